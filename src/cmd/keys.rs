@@ -1,0 +1,4 @@
+//! (placeholder)
+use super::CommandSpec;
+
+pub fn register(_t: &mut Vec<CommandSpec>) {}

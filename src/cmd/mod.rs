@@ -1,0 +1,236 @@
+//! The command table: the single source of truth for every command's name, arity, flags, key
+//! positions, routing policy and handler.
+//!
+//! A handler is a plain synchronous function. Shard handlers see only one shard's data
+//! ([`ShardCtx`]); connection handlers see only the connection's session and server-wide settings
+//! ([`ConnCtx`]). Routing (which shard runs what, and how partial replies merge) is decided from the
+//! table row alone, before any handler runs.
+
+pub mod admin;
+pub mod keys;
+pub mod list;
+pub mod string;
+
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::resp::{Argv, Proto, Reply};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Command flags (a subset of Redis's; more come with COMMAND INFO).
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const FAST: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const STALE: u32 = 1 << 7;
+    pub const DENYOOM: u32 = 1 << 8;
+}
+
+/// How partial replies from several shards become one reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// Integers summed (DEL, EXISTS, UNLINK, DBSIZE).
+    Sum,
+    /// Every part must be `+OK`; the first error wins (MSET, FLUSHALL).
+    AllOk,
+    /// Each part is an array with one element per key it got; elements go back in argument order
+    /// (MGET).
+    InOrder,
+    /// Arrays concatenated in shard order (KEYS).
+    Concat,
+}
+
+/// Where a command runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// No key: runs where the connection is (PING, ECHO, SELECT, CONFIG).
+    Local,
+    /// One key at argv[1]: runs on that key's owner.
+    Key,
+    /// Keys at `first`, `first + step`, … to the end; each key carries the `step - 1` arguments after
+    /// it. Each owning shard runs the same command on its subset of keys; replies merge.
+    Keys { first: usize, step: usize, merge: Merge },
+    /// Every shard runs it (keyless whole-keyspace commands); replies merge.
+    All(Merge),
+}
+
+/// What one shard's handler may touch: its own keyspace, the connection's selected database, and
+/// the time the command runs at (a parameter, so expiry is testable without sleeping).
+pub struct ShardCtx<'a> {
+    pub ks: &'a mut Keyspace,
+    pub db: usize,
+    pub now_ms: i64,
+}
+
+/// Per-connection state that commands may read or change.
+#[derive(Debug, Default)]
+pub struct Session {
+    pub id: u64,
+    pub db: usize,
+    pub proto: Proto,
+    /// Set by QUIT: the connection closes after this reply is written.
+    pub close_after_reply: bool,
+    pub name: Option<Vec<u8>>,
+}
+
+/// What a connection-level handler sees.
+pub struct ConnCtx<'a> {
+    pub session: &'a mut Session,
+    pub config: &'a Config,
+    /// The port actually bound (differs from `config.port` when it was 0).
+    pub port: u16,
+    pub nshards: usize,
+}
+
+pub type ShardFn = fn(&mut ShardCtx<'_>, Argv<'_>, &mut Reply);
+pub type ConnFn = fn(&mut ConnCtx<'_>, Argv<'_>, &mut Reply);
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Shard(ShardFn),
+    Conn(ConnFn),
+}
+
+/// One row of the command table.
+pub struct CommandSpec {
+    /// Lower-case name, as Redis reports it.
+    pub name: &'static str,
+    /// Redis's rule: `N` means exactly N arguments (name included), `-N` at least N.
+    pub arity: i32,
+    pub flags: u32,
+    /// First key position, last key position (negative counts from the end), step; 0 = no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub route: Route,
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    /// Arity check by Redis's rule.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+/// Every command we serve. Order does not matter; names must be unique and lower-case.
+pub fn table() -> &'static [CommandSpec] {
+    static TABLE: OnceLock<Vec<CommandSpec>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = Vec::new();
+        admin::register(&mut t);
+        string::register(&mut t);
+        keys::register(&mut t);
+        list::register(&mut t);
+        t
+    })
+}
+
+/// Case-insensitive lookup; returns the command's index in [`table`].
+pub fn lookup(name: &[u8]) -> Option<usize> {
+    static INDEX: OnceLock<HashMap<Vec<u8>, usize, ahash::RandomState>> = OnceLock::new();
+    let idx = INDEX.get_or_init(|| {
+        table()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_bytes().to_vec(), i))
+            .collect()
+    });
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    idx.get(&lower[..name.len()]).copied()
+}
+
+/// Redis's reply for an unknown command:
+/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `.
+pub fn unknown_command_error(argv: Argv<'_>, out: &mut Reply) {
+    let mut msg = String::from("ERR unknown command '");
+    push_truncated(&mut msg, argv.get(0));
+    msg.push_str("', with args beginning with: ");
+    for a in argv.tail(1) {
+        if msg.len() >= 128 {
+            break;
+        }
+        msg.push('\'');
+        push_truncated(&mut msg, a);
+        msg.push_str("' ");
+    }
+    out.error(&msg);
+}
+
+/// Redis's arity error: `ERR wrong number of arguments for 'get' command`.
+pub fn arity_error(name: &str, out: &mut Reply) {
+    out.error(&format!(
+        "ERR wrong number of arguments for '{}' command",
+        name
+    ));
+}
+
+/// Appends at most 128 bytes of `s` (Redis's `%.128s`), lossily as UTF-8.
+fn push_truncated(msg: &mut String, s: &[u8]) {
+    let s = &s[..s.len().min(128)];
+    msg.push_str(&String::from_utf8_lossy(s));
+}
+
+/// Error texts shared by many commands, exactly as Redis words them.
+pub mod err {
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const NO_SUCH_KEY: &str = "ERR no such key";
+    pub const OUT_OF_RANGE: &str = "ERR index out of range";
+    pub const DB_INDEX: &str = "ERR DB index is out of range";
+}
+
+/// Parses a whole argument as a signed 64-bit integer exactly as Redis's `string2ll` does
+/// (no leading `+`, no spaces, no leading zeros except "0", fits i64).
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s.len() == 1 && s[0] == b'0' {
+        return Some(0);
+    }
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > (i64::MAX as u64) + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
+}

@@ -1,0 +1,85 @@
+//! Command-line configuration, named and defaulted like `redis-server`'s own settings.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Redis-compatible in-memory data store: one glommio executor per core, each owning a shard.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "redis-lite", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// TCP port; 0 picks a free ephemeral port (the ready line says which).
+    #[arg(long, default_value_t = 6379)]
+    pub port: u16,
+
+    /// Number of shards (one executor thread each). Default: the CPUs this process may run on.
+    #[arg(long)]
+    pub shards: Option<usize>,
+
+    /// Do not pin executors to CPUs (tests, shared machines).
+    #[arg(long, default_value_t = false)]
+    pub unpinned: bool,
+
+    /// Working directory for snapshot files.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Snapshot file name (per-shard files derive from it).
+    #[arg(long, default_value = "dump.rdb")]
+    pub dbfilename: String,
+
+    /// Log level: debug, verbose, notice, warning (Redis names) or a tracing filter.
+    #[arg(long, default_value = "notice")]
+    pub loglevel: String,
+
+    /// Number of logical databases (SELECT 0..N-1).
+    #[arg(long, default_value_t = 16)]
+    pub databases: usize,
+
+    /// Memory each executor locks for io_uring buffers, in KiB (sockets do not use it).
+    #[arg(long, default_value_t = 256)]
+    pub io_memory_kb: usize,
+
+    /// Active expiry frequency (Redis's `hz`): sweeps per second per shard.
+    #[arg(long, default_value_t = 10)]
+    pub hz: u32,
+}
+
+impl Config {
+    /// The `tracing` filter matching a Redis log level name.
+    pub fn tracing_filter(&self) -> String {
+        match self.loglevel.as_str() {
+            "debug" => "debug".into(),
+            "verbose" => "info".into(),
+            "notice" => "info".into(),
+            "warning" => "warn".into(),
+            other => other.into(),
+        }
+    }
+
+    /// The parameters CONFIG GET reports, with their current values, as Redis names them.
+    pub fn params(&self, port: u16, nshards: usize) -> Vec<(&'static str, String)> {
+        vec![
+            ("bind", self.bind.clone()),
+            ("port", port.to_string()),
+            ("dir", self.dir.display().to_string()),
+            ("dbfilename", self.dbfilename.clone()),
+            ("databases", self.databases.to_string()),
+            ("loglevel", self.loglevel.clone()),
+            ("hz", self.hz.to_string()),
+            ("save", String::new()),
+            ("appendonly", "no".into()),
+            ("maxmemory", "0".into()),
+            ("maxmemory-policy", "noeviction".into()),
+            ("proto-max-bulk-len", crate::resp::PROTO_MAX_BULK_LEN.to_string()),
+            ("io-threads", nshards.to_string()),
+            ("timeout", "0".into()),
+            ("tcp-keepalive", "300".into()),
+            ("protected-mode", "no".into()),
+            ("daemonize", "no".into()),
+        ]
+    }
+}

@@ -1,0 +1,2 @@
+//! One shard's data (placeholder until the keyspace lands).
+pub struct Keyspace {}
