@@ -3,5 +3,9 @@
 
 pub mod cmd;
 pub mod config;
+// pub mod conn; (enabled once resp/keyspace APIs land)
 pub mod keyspace;
 pub mod resp;
+// pub mod router; (enabled once resp/keyspace APIs land)
+// pub mod server; (enabled once resp/keyspace APIs land)
+// pub mod shard; (enabled once resp/keyspace APIs land)

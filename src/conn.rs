@@ -1,0 +1,88 @@
+//! One client connection: read, parse every complete request, route, write all replies at once.
+
+use crate::cmd::Session;
+use crate::resp::{parse_requests, CmdBatch, Reply};
+use crate::router::{Dispatcher, Flow};
+use crate::shard::Core;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Initial read buffer; grows only while one frame is larger than it, and shrinks back after.
+const READ_BUF: usize = 16 * 1024;
+
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Serves one client until it disconnects, sends QUIT, breaks the protocol, or the server stops.
+pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut session = Session {
+        id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+        ..Session::default()
+    };
+    let mut inbuf = vec![0u8; READ_BUF];
+    let (mut start, mut end) = (0usize, 0usize);
+    let mut batch = CmdBatch::new();
+    let mut out = Reply::new(session.proto);
+    let mut router = Dispatcher::new(core.nshards);
+
+    loop {
+        // Make room: compact a partial frame to the front, grow only if it fills the buffer.
+        if end == inbuf.len() {
+            if start > 0 {
+                inbuf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            } else {
+                let new_len = inbuf.len() * 2;
+                inbuf.resize(new_len, 0);
+            }
+        }
+        let n = match stream.read(&mut inbuf[end..]).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        end += n;
+
+        let mut close = false;
+        batch.clear();
+        let parsed = parse_requests(&inbuf[start..end], &mut batch);
+        start += parsed.consumed;
+        for argv in batch.iter() {
+            if router.dispatch(&core, &mut session, argv, &mut out) == Flow::Close {
+                close = true;
+                break;
+            }
+        }
+        router.finish(&core, &mut out).await;
+        let proto_error = if close { None } else { parsed.error };
+        if let Some(e) = proto_error {
+            out.error(&e.message());
+            close = true;
+        }
+        if router.panicked {
+            close = true;
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out.buf).await.is_err() {
+                break;
+            }
+            out.buf.clear();
+            if out.buf.capacity() > 1024 * 1024 {
+                out.buf.shrink_to(64 * 1024);
+            }
+        }
+        if close {
+            break;
+        }
+        if start == end {
+            start = 0;
+            end = 0;
+            if inbuf.len() > 4 * READ_BUF {
+                inbuf.truncate(READ_BUF);
+                inbuf.shrink_to_fit();
+            }
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! Routing one connection's read batch: run what this core owns in place, gather what other cores
+//! own into one envelope per core, and put every reply back in request order.
+//!
+//! Replies are written straight into the connection's output buffer until the first command that
+//! must wait for another core; from then on, each command's reply gets a slot (bytes in a scratch
+//! buffer, a forwarded reply, or a merge of several shards' parts) and the slots are assembled in
+//! order once the owners answer. Per-shard order is the request order, because each shard receives
+//! its commands of the batch in one envelope, in order.
+
+use crate::cmd::{self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session};
+use crate::resp::{frame_len, Argv, CmdBatch, Reply};
+use crate::shard::{shard_of, Core, Envelope, ReplyBatch, SubMeta};
+use std::ops::Range;
+
+/// Where one command's reply comes from once the batch is complete.
+enum Slot {
+    Scratch(Range<u32>),
+    Remote { shard: u16, idx: u32 },
+    Merged { merge: Merge, parts: Range<u32>, nkeys: u32 },
+}
+
+/// One shard's share of a split command.
+struct Part {
+    src: Src,
+    /// For `Merge::InOrder`: the argument-order positions of this part's keys.
+    positions: Range<u32>,
+}
+
+enum Src {
+    Scratch(Range<u32>),
+    Remote { shard: u16, idx: u32 },
+}
+
+#[derive(Default)]
+struct Outgoing {
+    batch: CmdBatch,
+    meta: Vec<SubMeta>,
+}
+
+/// What the connection does after a command.
+#[derive(PartialEq, Eq, Debug)]
+pub enum Flow {
+    Continue,
+    /// QUIT (or a fatal condition): stop reading; close after writing what is buffered.
+    Close,
+}
+
+/// Per-connection routing state, reused across batches (no allocation per request once warm).
+pub struct Dispatcher {
+    scratch: Reply,
+    deferred: bool,
+    slots: Vec<Slot>,
+    parts: Vec<Part>,
+    positions: Vec<u32>,
+    outgoing: Vec<Outgoing>,
+    replies: Vec<Option<ReplyBatch>>,
+    owners: Vec<u16>,
+    sub: CmdBatch,
+    /// A command panicked: the connection must close once replies are written.
+    pub panicked: bool,
+}
+
+impl Dispatcher {
+    pub fn new(nshards: usize) -> Self {
+        Dispatcher {
+            scratch: Reply::default(),
+            deferred: false,
+            slots: Vec::new(),
+            parts: Vec::new(),
+            positions: Vec::new(),
+            outgoing: (0..nshards).map(|_| Outgoing::default()).collect(),
+            replies: (0..nshards).map(|_| None).collect(),
+            owners: Vec::new(),
+            sub: CmdBatch::new(),
+            panicked: false,
+        }
+    }
+
+    /// Routes one command. Its reply is either already in `out` or will be put there by
+    /// [`Dispatcher::finish`].
+    pub fn dispatch(
+        &mut self,
+        core: &Core,
+        session: &mut Session,
+        argv: Argv<'_>,
+        out: &mut Reply,
+    ) -> Flow {
+        out.proto = session.proto;
+        self.scratch.proto = session.proto;
+        let Some(idx) = cmd::lookup(argv.get(0)) else {
+            self.local(out, |r| unknown_command_error(argv, r));
+            return Flow::Continue;
+        };
+        let spec = &cmd::table()[idx];
+        if !spec.arity_ok(argv.len()) {
+            self.local(out, |r| arity_error(spec.name, r));
+            return Flow::Continue;
+        }
+        let db = session.db;
+        match (spec.handler, spec.route) {
+            (Handler::Conn(f), _) => {
+                let mut ctx = ConnCtx {
+                    session,
+                    config: &core.config,
+                    port: core.port.get(),
+                    nshards: core.nshards,
+                };
+                self.local(out, |r| f(&mut ctx, argv, r));
+                if session.close_after_reply {
+                    return Flow::Close;
+                }
+            }
+            (Handler::Shard(_), Route::Local) => self.run_here(core, idx, db, argv, out),
+            (Handler::Shard(_), Route::Key) => {
+                let owner = shard_of(argv.get(1), core.nshards);
+                self.run_on(core, owner, idx, db, argv, out);
+            }
+            (Handler::Shard(_), Route::Keys { first, step, merge }) => {
+                self.owners.clear();
+                let mut i = first;
+                while i < argv.len() {
+                    self.owners.push(shard_of(argv.get(i), core.nshards) as u16);
+                    i += step;
+                }
+                let one = self.owners[0];
+                if self.owners.iter().all(|&o| o == one) {
+                    self.run_on(core, one as usize, idx, db, argv, out);
+                } else {
+                    self.split(core, idx, db, argv, first, step, merge);
+                }
+            }
+            (Handler::Shard(_), Route::All(merge)) => {
+                if core.nshards == 1 {
+                    self.run_here(core, idx, db, argv, out);
+                } else {
+                    self.split(core, idx, db, argv, 0, 0, merge);
+                }
+            }
+        }
+        if self.panicked {
+            Flow::Close
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// A reply produced on this core right now.
+    fn local(&mut self, out: &mut Reply, f: impl FnOnce(&mut Reply)) {
+        if self.deferred {
+            let start = self.scratch.len() as u32;
+            f(&mut self.scratch);
+            self.slots
+                .push(Slot::Scratch(start..self.scratch.len() as u32));
+        } else {
+            f(out);
+        }
+    }
+
+    fn run_here(&mut self, core: &Core, idx: usize, db: usize, argv: Argv<'_>, out: &mut Reply) {
+        let mut ok = true;
+        self.local(out, |r| ok = core.exec(idx, db, argv, r));
+        self.panicked |= !ok;
+    }
+
+    fn run_on(
+        &mut self,
+        core: &Core,
+        owner: usize,
+        idx: usize,
+        db: usize,
+        argv: Argv<'_>,
+        out: &mut Reply,
+    ) {
+        if owner == core.id {
+            self.run_here(core, idx, db, argv, out);
+        } else {
+            self.deferred = true;
+            let o = &mut self.outgoing[owner];
+            o.batch.push_argv(argv);
+            o.meta.push(SubMeta {
+                cmd: idx as u16,
+                db: db as u16,
+            });
+            self.slots.push(Slot::Remote {
+                shard: owner as u16,
+                idx: (o.meta.len() - 1) as u32,
+            });
+        }
+    }
+
+    /// Splits a multi-key (step > 0) or all-shard (step == 0) command into one part per shard.
+    #[allow(clippy::too_many_arguments)]
+    fn split(
+        &mut self,
+        core: &Core,
+        idx: usize,
+        db: usize,
+        argv: Argv<'_>,
+        first: usize,
+        step: usize,
+        merge: Merge,
+    ) {
+        self.deferred = true;
+        let parts_start = self.parts.len() as u32;
+        let nkeys = if step == 0 { 0 } else { self.owners.len() };
+        for shard in 0..core.nshards {
+            let pos_start = self.positions.len() as u32;
+            // Build this shard's command: the arguments before the first key, then its keys.
+            self.sub.clear();
+            if step == 0 {
+                self.sub.push_argv(argv);
+            } else {
+                for a in argv.iter().take(first) {
+                    self.sub.push_arg(a);
+                }
+                for (k, &owner) in self.owners.iter().enumerate() {
+                    if owner as usize == shard {
+                        let at = first + k * step;
+                        for j in at..at + step {
+                            self.sub.push_arg(argv.get(j));
+                        }
+                        self.positions.push(k as u32);
+                    }
+                }
+                if self.positions.len() as u32 == pos_start {
+                    continue;
+                }
+                self.sub.finish_cmd();
+            }
+            let positions = pos_start..self.positions.len() as u32;
+            let src = if shard == core.id {
+                let start = self.scratch.len() as u32;
+                let ok = core.exec(idx, db, self.sub.get(0), &mut self.scratch);
+                self.panicked |= !ok;
+                Src::Scratch(start..self.scratch.len() as u32)
+            } else {
+                let o = &mut self.outgoing[shard];
+                o.batch.push_argv(self.sub.get(0));
+                o.meta.push(SubMeta {
+                    cmd: idx as u16,
+                    db: db as u16,
+                });
+                Src::Remote {
+                    shard: shard as u16,
+                    idx: (o.meta.len() - 1) as u32,
+                }
+            };
+            self.parts.push(Part { src, positions });
+        }
+        self.slots.push(Slot::Merged {
+            merge,
+            parts: parts_start..self.parts.len() as u32,
+            nkeys: nkeys as u32,
+        });
+    }
+
+    /// True when some replies wait on other cores.
+    pub fn has_deferred(&self) -> bool {
+        self.deferred
+    }
+
+    /// Sends each involved core its envelope, waits for the answers, and writes every deferred
+    /// reply into `out` in request order.
+    pub async fn finish(&mut self, core: &Core, out: &mut Reply) {
+        if !self.deferred {
+            return;
+        }
+        let mut waits = Vec::new();
+        if let Some(peers) = &core.peers {
+            for (shard, o) in self.outgoing.iter_mut().enumerate() {
+                if o.meta.is_empty() {
+                    continue;
+                }
+                let (tx, rx) = futures_channel::oneshot::channel();
+                let env = Envelope {
+                    batch: std::mem::take(&mut o.batch),
+                    meta: std::mem::take(&mut o.meta),
+                    proto: out.proto,
+                    reply: tx,
+                };
+                if peers.send_to(shard, env).await.is_err() {
+                    // The peer is gone (shutting down): its replies become errors below.
+                    continue;
+                }
+                waits.push((shard, rx));
+            }
+        }
+        for (shard, rx) in waits {
+            if let Ok(rb) = rx.await {
+                self.panicked |= rb.panicked;
+                self.replies[shard] = Some(rb);
+            }
+        }
+        for slot in &self.slots {
+            match slot {
+                Slot::Scratch(r) => out.raw(&self.scratch.buf[r.start as usize..r.end as usize]),
+                Slot::Remote { shard, idx } => {
+                    out.raw(remote_reply(&self.replies, *shard, *idx));
+                }
+                Slot::Merged {
+                    merge,
+                    parts,
+                    nkeys,
+                } => {
+                    let parts = &self.parts[parts.start as usize..parts.end as usize];
+                    merge_parts(
+                        *merge,
+                        parts,
+                        &self.positions,
+                        *nkeys as usize,
+                        &self.scratch.buf,
+                        &self.replies,
+                        out,
+                    );
+                }
+            }
+        }
+        self.reset();
+    }
+
+    fn reset(&mut self) {
+        self.deferred = false;
+        self.slots.clear();
+        self.parts.clear();
+        self.positions.clear();
+        self.scratch.buf.clear();
+        for r in self.replies.iter_mut() {
+            *r = None;
+        }
+        for o in self.outgoing.iter_mut() {
+            o.batch.clear();
+            o.meta.clear();
+        }
+    }
+}
+
+const SHARD_GONE: &[u8] = b"-ERR shard unavailable (server shutting down)\r\n";
+
+fn remote_reply(replies: &[Option<ReplyBatch>], shard: u16, idx: u32) -> &[u8] {
+    match &replies[shard as usize] {
+        Some(rb) => rb.get(idx as usize),
+        None => SHARD_GONE,
+    }
+}
+
+fn part_bytes<'a>(p: &Part, scratch: &'a [u8], replies: &'a [Option<ReplyBatch>]) -> &'a [u8] {
+    match &p.src {
+        Src::Scratch(r) => &scratch[r.start as usize..r.end as usize],
+        Src::Remote { shard, idx } => remote_reply(replies, *shard, *idx),
+    }
+}
+
+/// Reads an aggregate header (`*n`, `~n`) and returns (n, the bytes after the header).
+fn agg_header(b: &[u8]) -> Option<(usize, &[u8])> {
+    if b.len() < 4 || !(b[0] == b'*' || b[0] == b'~') {
+        return None;
+    }
+    let end = b.iter().position(|&c| c == b'\r')?;
+    let n: usize = std::str::from_utf8(&b[1..end]).ok()?.parse().ok()?;
+    Some((n, b.get(end + 2..)?))
+}
+
+fn merge_parts(
+    merge: Merge,
+    parts: &[Part],
+    positions: &[u32],
+    nkeys: usize,
+    scratch: &[u8],
+    replies: &[Option<ReplyBatch>],
+    out: &mut Reply,
+) {
+    // Any error from a shard is the reply (first one wins).
+    for p in parts {
+        let b = part_bytes(p, scratch, replies);
+        if b.first() == Some(&b'-') {
+            out.raw(b);
+            return;
+        }
+    }
+    match merge {
+        Merge::Sum => {
+            let mut total: i64 = 0;
+            for p in parts {
+                let b = part_bytes(p, scratch, replies);
+                let n = b
+                    .get(1..b.len().saturating_sub(2))
+                    .and_then(|s| std::str::from_utf8(s).ok())
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .unwrap_or(0);
+                total = total.saturating_add(n);
+            }
+            out.int(total);
+        }
+        Merge::AllOk => match parts.first() {
+            Some(p) => out.raw(part_bytes(p, scratch, replies)),
+            None => out.ok(),
+        },
+        Merge::Concat => {
+            let mut count = 0;
+            for p in parts {
+                if let Some((n, _)) = agg_header(part_bytes(p, scratch, replies)) {
+                    count += n;
+                }
+            }
+            out.array(count);
+            for p in parts {
+                if let Some((_, body)) = agg_header(part_bytes(p, scratch, replies)) {
+                    out.raw(body);
+                }
+            }
+        }
+        Merge::InOrder => {
+            let mut elems: Vec<&[u8]> = vec![b"$-1\r\n"; nkeys];
+            for p in parts {
+                let Some((n, mut body)) = agg_header(part_bytes(p, scratch, replies)) else {
+                    continue;
+                };
+                let pos = &positions[p.positions.start as usize..p.positions.end as usize];
+                for &k in pos.iter().take(n) {
+                    let Ok(Some(len)) = frame_len(body) else { break };
+                    elems[k as usize] = &body[..len];
+                    body = &body[len..];
+                }
+            }
+            out.array(nkeys);
+            for e in elems {
+                out.raw(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Bootstrap: one glommio executor per shard, the channel mesh between them, one SO_REUSEPORT
+//! listener per executor, the ready line, and graceful shutdown.
+//!
+//! The main thread is the control plane: it starts the executors, hears back from them over
+//! crossbeam channels (started, bound, failed), prints the ready line, and waits for them to exit.
+
+use crate::config::Config;
+use crate::conn;
+use crate::shard::{spawn_forward_loops, Core, Envelope};
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Placement};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// glommio refuses to start an executor when the memlock soft limit is below this.
+const GLOMMIO_MIN_MEMLOCK: u64 = 512 * 1024;
+/// Capacity of each cross-core queue (envelopes, each carrying a whole batch).
+const MESH_CAPACITY: usize = 1024;
+/// How long shutdown waits for connections to finish their in-flight replies.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A start-up failure: one line for the operator saying what is wrong and what to change.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+enum Ctl {
+    Bound { shard: usize, port: u16 },
+    Failed(String),
+}
+
+/// Runs the server until SIGINT/SIGTERM; returns once every executor has drained and exited.
+pub fn run(config: Config) -> Result<(), StartError> {
+    let cpus = affinity_cpus();
+    let nshards = config.shards.unwrap_or(cpus.len().max(1));
+    if nshards == 0 || nshards > 1024 {
+        return Err(StartError(format!(
+            "--shards must be between 1 and 1024 (got {nshards})"
+        )));
+    }
+    if config.databases == 0 || config.databases > u16::MAX as usize {
+        return Err(StartError("--databases must be between 1 and 65535".into()));
+    }
+    let memlock = raise_memlock()?;
+    // Sockets do not use io memory; keep what every executor locks well inside the limit.
+    let io_memory = (config.io_memory_kb * 1024)
+        .min((memlock / (nshards as u64 * 4)) as usize)
+        .max(64 * 1024);
+
+    let addr = resolve(&config.bind, config.port)?;
+    if config.port != 0 {
+        probe_port_free(addr)?;
+    }
+
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, shutdown.clone())
+            .map_err(|e| StartError(format!("cannot install signal handler: {e}")))?;
+    }
+
+    let config = Arc::new(config);
+    let mesh: MeshBuilder<Envelope, _> = MeshBuilder::full(nshards, MESH_CAPACITY);
+    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded::<Ctl>();
+    let drained = Arc::new(AtomicUsize::new(0));
+    let mut port_txs = Vec::new();
+    let mut threads = Vec::new();
+    for i in 0..nshards {
+        let (port_tx, port_rx) = crossbeam_channel::bounded::<u16>(1);
+        port_txs.push(port_tx);
+        let placement = if config.unpinned || cpus.is_empty() {
+            Placement::Unbound
+        } else {
+            Placement::Fixed(cpus[i % cpus.len()])
+        };
+        let mesh = mesh.clone();
+        let config = config.clone();
+        let ctl = ctl_tx.clone();
+        let shutdown = shutdown.clone();
+        let drained = drained.clone();
+        let t = std::thread::Builder::new()
+            .name(format!("shard-{i}"))
+            .spawn(move || {
+                let ex = match LocalExecutorBuilder::new(placement)
+                    .name("shard")
+                    .io_memory(io_memory)
+                    .make()
+                {
+                    Ok(ex) => ex,
+                    Err(e) => {
+                        let _ = ctl.send(Ctl::Failed(explain_executor_error(&e.to_string())));
+                        return;
+                    }
+                };
+                ex.run(shard_main(
+                    nshards, config, mesh, addr, port_rx, ctl, shutdown, drained,
+                ));
+            })
+            .map_err(|e| StartError(format!("cannot start shard thread: {e}")))?;
+        threads.push(t);
+    }
+    drop(ctl_tx);
+
+    // Shard 0 binds first (it learns the port when --port 0); then the others join it.
+    let started = Instant::now();
+    let mut bound = 0;
+    let mut port = 0;
+    while bound < nshards {
+        match ctl_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ctl::Bound { shard, port: p }) => {
+                if shard == 0 {
+                    port = p;
+                    for tx in &port_txs {
+                        let _ = tx.send(p);
+                    }
+                }
+                bound += 1;
+            }
+            Ok(Ctl::Failed(msg)) => return Err(StartError(msg)),
+            Err(_) => {
+                return Err(StartError(
+                    "shards did not start within 30 s (see the log above)".into(),
+                ))
+            }
+        }
+    }
+    tracing::info!(
+        "Ready to accept connections tcp addr={}:{} shards={} io_memory={}KiB startup_ms={}",
+        addr.ip(),
+        port,
+        nshards,
+        io_memory / 1024,
+        started.elapsed().as_millis()
+    );
+    for t in threads {
+        let _ = t.join();
+    }
+    tracing::info!("redis-lite is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// The life of one executor: join the mesh, bind, serve until shutdown, drain.
+#[allow(clippy::too_many_arguments)]
+async fn shard_main(
+    nshards: usize,
+    config: Arc<Config>,
+    mesh: MeshBuilder<Envelope, glommio::channels::channel_mesh::Full>,
+    addr: SocketAddr,
+    port_rx: crossbeam_channel::Receiver<u16>,
+    ctl: crossbeam_channel::Sender<Ctl>,
+    shutdown: Arc<AtomicBool>,
+    drained: Arc<AtomicUsize>,
+) {
+    let (peers, receivers) = if nshards > 1 {
+        match mesh.join().await {
+            Ok((s, r)) => (Some(s), Some(r)),
+            Err(e) => {
+                let _ = ctl.send(Ctl::Failed(format!("cannot join the shard mesh: {e}")));
+                return;
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let id = peers.as_ref().map(|p| p.peer_id()).unwrap_or(0);
+    let core = Rc::new(Core::new(id, nshards, config.clone(), peers));
+    if let Some(r) = receivers {
+        spawn_forward_loops(&core, r);
+    }
+
+    let port = if id == 0 {
+        addr.port()
+    } else {
+        // Start-up only: shard 0 has bound (or failed, and the process is exiting).
+        match port_rx.recv() {
+            Ok(p) => p,
+            Err(_) => return,
+        }
+    };
+    let bind_addr = SocketAddr::new(addr.ip(), port);
+    let (listener, listen_fd) = match listen(bind_addr) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ctl.send(Ctl::Failed(format!("cannot listen on {bind_addr}: {e}")));
+            return;
+        }
+    };
+    let local_port = local_port(listen_fd).unwrap_or(port);
+    core.port.set(local_port);
+    let _ = ctl.send(Ctl::Bound {
+        shard: id,
+        port: local_port,
+    });
+
+    spawn_active_expiry(&core);
+
+    let conns: Rc<RefCell<HashMap<u64, RawFd>>> = Rc::new(RefCell::new(HashMap::new()));
+    // Shutdown watcher: closes the listener and every connection's read side, so accept and reads
+    // end while replies already in flight are still written.
+    {
+        let conns = conns.clone();
+        let shutdown = shutdown.clone();
+        glommio::spawn_local(async move {
+            while !shutdown.load(Ordering::Relaxed) {
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+            }
+            // SAFETY: plain syscalls on descriptors this executor owns and keeps open.
+            unsafe {
+                libc::shutdown(listen_fd, libc::SHUT_RDWR);
+                for fd in conns.borrow().values() {
+                    libc::shutdown(*fd, libc::SHUT_RD);
+                }
+            }
+        })
+        .detach();
+    }
+
+    let mut next_conn = 0u64;
+    while !shutdown.load(Ordering::Relaxed) {
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                if shutdown.load(Ordering::Relaxed) {
+                    break;
+                }
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        next_conn += 1;
+        let key = next_conn;
+        conns.borrow_mut().insert(key, stream.as_raw_fd());
+        let core = core.clone();
+        let conns2 = conns.clone();
+        glommio::spawn_local(async move {
+            conn::serve(core, stream).await;
+            conns2.borrow_mut().remove(&key);
+        })
+        .detach();
+    }
+    drop(listener);
+
+    // Drain: our connections finish their replies (reads are shut), then wait for every shard,
+    // since their connections may still have commands forwarded to us.
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while !conns.borrow().is_empty() && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    drained.fetch_add(1, Ordering::SeqCst);
+    while drained.load(Ordering::SeqCst) < nshards && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Redis's active expiry: `hz` times a second, a sampling sweep bounded to a quarter of the
+/// period, so keys nobody reads are reclaimed without stalling clients.
+fn spawn_active_expiry(core: &Rc<Core>) {
+    let core = core.clone();
+    let hz = core.config.hz.clamp(1, 500);
+    let period = Duration::from_micros(1_000_000 / hz as u64);
+    let budget = period / 4;
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(period).await;
+            let now = crate::shard::now_ms();
+            core.ks.borrow_mut().active_expire_cycle(now, budget);
+        }
+    })
+    .detach();
+}
+
+/// A listening socket with SO_REUSEPORT (every executor binds the same port) handed to glommio.
+fn listen(addr: SocketAddr) -> std::io::Result<(TcpListener, RawFd)> {
+    let sk = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sk.set_reuse_address(true)?;
+    sk.set_reuse_port(true)?;
+    sk.bind(&SockAddr::from(addr))?;
+    sk.listen(511)?;
+    let fd = sk.into_raw_fd();
+    // SAFETY: `fd` is a listening TCP socket we just created and now hand over.
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    Ok((listener, fd))
+}
+
+fn local_port(fd: RawFd) -> Option<u16> {
+    // SAFETY: borrow the descriptor to read its address, then give it back without closing it.
+    let sk = unsafe { Socket::from_raw_fd(fd) };
+    let port = sk.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port());
+    let _ = sk.into_raw_fd();
+    port
+}
+
+fn resolve(bind: &str, port: u16) -> Result<SocketAddr, StartError> {
+    (bind, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| StartError(format!("cannot resolve bind address '{bind}'")))
+}
+
+/// Every executor's listener sets SO_REUSEPORT, which would let a second server silently share
+/// the port and steal half the connections. A plain bind (no SO_REUSEPORT) fails if anything
+/// already listens there, so we refuse to start instead.
+fn probe_port_free(addr: SocketAddr) -> Result<(), StartError> {
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(StartError(format!(
+            "cannot listen on {addr}: address in use (another server is running on this port)"
+        ))),
+        Err(e) => Err(StartError(format!("cannot listen on {addr}: {e}"))),
+    }
+}
+
+/// Raises the memlock soft limit to the hard limit and returns it; refuses (with what to change)
+/// when even the hard limit is too low for glommio.
+fn raise_memlock() -> Result<u64, StartError> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write/read the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) != 0 {
+            return Ok(GLOMMIO_MIN_MEMLOCK);
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    let cur = lim.rlim_cur;
+    if cur < GLOMMIO_MIN_MEMLOCK {
+        return Err(StartError(format!(
+            "locked-memory limit is {} KiB but io_uring (glommio) needs at least {} KiB: raise it \
+             (shell: `ulimit -l unlimited`; systemd: `LimitMEMLOCK=infinity`; docker: \
+             `--ulimit memlock=-1`; /etc/security/limits.conf: `memlock`)",
+            cur / 1024,
+            GLOMMIO_MIN_MEMLOCK / 1024
+        )));
+    }
+    Ok(if cur == libc::RLIM_INFINITY {
+        u64::MAX / 2
+    } else {
+        cur
+    })
+}
+
+/// Turns glommio's executor error into one line that says what to change.
+fn explain_executor_error(e: &str) -> String {
+    if e.contains("MemLock") || e.contains("memlock") {
+        format!(
+            "cannot start executor ({e}): raise the locked-memory limit (shell: `ulimit -l \
+             unlimited`; systemd: `LimitMEMLOCK=infinity`; docker: `--ulimit memlock=-1`)"
+        )
+    } else if e.contains("Operation not permitted")
+        || e.contains("Function not implemented")
+        || e.contains("os error 1)")
+        || e.contains("os error 38")
+    {
+        format!(
+            "cannot start executor ({e}): io_uring is unavailable — the kernel must be 5.8+ with \
+             io_uring enabled (sysctl kernel.io_uring_disabled=0), and container seccomp profiles \
+             such as Docker's default block it (run with `--security-opt seccomp=unconfined` or a \
+             profile that allows io_uring_setup, io_uring_enter and io_uring_register)"
+        )
+    } else {
+        format!("cannot start executor: {e}")
+    }
+}
+
+/// The CPUs this process may run on (`taskset`, cgroups), in order.
+fn affinity_cpus() -> Vec<usize> {
+    // SAFETY: sched_getaffinity fills the zeroed set we own.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
