@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Initial read buffer; grows only while one frame is larger than it, and shrinks back after.
 const READ_BUF: usize = 16 * 1024;
+/// Redis's `client-query-buffer-limit`: a client whose unparsed input passes this is closed.
+const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -27,6 +29,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let mut out = Reply::new(session.proto);
     let mut router = Dispatcher::new(core.nshards);
 
+    // Bytes the unparsed input must reach before parsing can progress (the parser's hint).
+    let mut needed = 0usize;
     loop {
         // Make room: compact a partial frame to the front, grow only if it fills the buffer.
         if end == inbuf.len() {
@@ -35,8 +39,15 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 end -= start;
                 start = 0;
             } else {
-                let new_len = inbuf.len() * 2;
-                inbuf.resize(new_len, 0);
+                let want = inbuf.len() * 2;
+                if want > QUERY_BUFFER_LIMIT {
+                    tracing::warn!(
+                        client = session.id,
+                        "closing client that reached the query buffer limit"
+                    );
+                    break;
+                }
+                inbuf.resize(want, 0);
             }
         }
         let n = match stream.read(&mut inbuf[end..]).await {
@@ -44,11 +55,15 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             Ok(n) => n,
         };
         end += n;
+        if end - start < needed {
+            continue;
+        }
 
         let mut close = false;
         batch.clear();
         let parsed = parse_requests(&inbuf[start..end], &mut batch);
         start += parsed.consumed;
+        needed = parsed.needed;
         for argv in batch.iter() {
             if router.dispatch(&core, &mut session, argv, &mut out) == Flow::Close {
                 close = true;
@@ -58,7 +73,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         router.finish(&core, &mut out).await;
         let proto_error = if close { None } else { parsed.error };
         if let Some(e) = proto_error {
-            out.error(&e.message());
+            out.proto_error(&e);
             close = true;
         }
         if router.panicked {

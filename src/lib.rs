@@ -1,11 +1,42 @@
 //! redis-lite: a Redis-compatible in-memory data store, thread-per-core and shared-nothing.
-//! (Overview table to be completed.)
+//!
+//! The life of a GET:
+//!
+//! ```text
+//! client ──TCP──▶ core K: accept (SO_REUSEPORT) ─▶ conn: read into its own buffer
+//!                  ─▶ resp::parse_requests: every complete frame (pipelining: many per read)
+//!                  ─▶ cmd::lookup + arity check (Redis's exact error; the connection stays)
+//!                  ─▶ router: owner = shard_of(key)
+//!                       owner == K ─▶ run the command function on K's keyspace, in place
+//!                       owner != K ─▶ one envelope per owner per batch; its forward loop runs
+//!                                     the same function; the encoded replies come back
+//!                  ─▶ replies in request order into one buffer; one write per read batch
+//! ```
+//!
+//! | concept | file |
+//! |---|---|
+//! | command-line settings | `config.rs` |
+//! | wire format: request parsing, reply writing, reply frames | `resp.rs` |
+//! | command table (arity, flags, keys, route, handler) | `cmd/mod.rs` |
+//! | command groups | `cmd/{string,keys,list,admin}.rs` |
+//! | one shard's data, lazy + active expiry | `keyspace.rs` |
+//! | key ownership (`shard_of`), the per-core `Core`, forwarded batches | `shard.rs` |
+//! | splitting and merging multi-shard commands, reply order | `router.rs` |
+//! | one connection's loop | `conn.rs` |
+//! | executors, mesh, listeners, ready line, shutdown | `server.rs` |
+//!
+//! Invariants:
+//! - Command functions are synchronous: no shard borrow is ever held across an `.await`.
+//! - Only owned, `Send` data (argument arenas, encoded replies) crosses cores.
+//! - A shard's forward loop never waits on another shard, so full queues cannot deadlock.
+//! - `shard_of` is stable across builds, restarts and machines (CRC16 slots, never a seeded hash);
+//!   ahash is only for maps inside a shard.
 
 pub mod cmd;
 pub mod config;
-// pub mod conn; (enabled once resp/keyspace APIs land)
+pub mod conn;
 pub mod keyspace;
 pub mod resp;
-// pub mod router; (enabled once resp/keyspace APIs land)
-// pub mod server; (enabled once resp/keyspace APIs land)
-// pub mod shard; (enabled once resp/keyspace APIs land)
+pub mod router;
+pub mod server;
+pub mod shard;

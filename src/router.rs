@@ -7,7 +7,9 @@
 //! order once the owners answer. Per-shard order is the request order, because each shard receives
 //! its commands of the batch in one envelope, in order.
 
-use crate::cmd::{self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session};
+use crate::cmd::{
+    self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session,
+};
 use crate::resp::{frame_len, Argv, CmdBatch, Reply};
 use crate::shard::{shard_of, Core, Envelope, ReplyBatch, SubMeta};
 use std::ops::Range;
@@ -15,8 +17,15 @@ use std::ops::Range;
 /// Where one command's reply comes from once the batch is complete.
 enum Slot {
     Scratch(Range<u32>),
-    Remote { shard: u16, idx: u32 },
-    Merged { merge: Merge, parts: Range<u32>, nkeys: u32 },
+    Remote {
+        shard: u16,
+        idx: u32,
+    },
+    Merged {
+        merge: Merge,
+        parts: Range<u32>,
+        nkeys: u32,
+    },
 }
 
 /// One shard's share of a split command.
@@ -116,6 +125,11 @@ impl Dispatcher {
                 self.run_on(core, owner, idx, db, argv, out);
             }
             (Handler::Shard(_), Route::Keys { first, step, merge }) => {
+                // Key/value pairs must be complete before any shard writes its share (MSET).
+                if (argv.len() - first) % step != 0 {
+                    self.local(out, |r| arity_error(spec.name, r));
+                    return Flow::Continue;
+                }
                 self.owners.clear();
                 let mut i = first;
                 while i < argv.len() {
@@ -417,7 +431,9 @@ fn merge_parts(
                 };
                 let pos = &positions[p.positions.start as usize..p.positions.end as usize];
                 for &k in pos.iter().take(n) {
-                    let Ok(Some(len)) = frame_len(body) else { break };
+                    let Ok(Some(len)) = frame_len(body) else {
+                        break;
+                    };
                     elems[k as usize] = &body[..len];
                     body = &body[len..];
                 }

@@ -272,12 +272,19 @@ fn spawn_active_expiry(core: &Rc<Core>) {
     let core = core.clone();
     let hz = core.config.hz.clamp(1, 500);
     let period = Duration::from_micros(1_000_000 / hz as u64);
-    let budget = period / 4;
+    let budget = crate::keyspace::ExpireBudget::for_hz(hz);
     glommio::spawn_local(async move {
+        let mut ticks: u64 = 0;
         loop {
             glommio::timer::sleep(period).await;
             let now = crate::shard::now_ms();
-            core.ks.borrow_mut().active_expire_cycle(now, budget);
+            let mut ks = core.ks.borrow_mut();
+            ks.active_expire_cycle(now, budget);
+            ticks += 1;
+            // Give back table memory after mass deletions, about once a second.
+            if ticks % hz as u64 == 0 {
+                ks.shrink_sparse();
+            }
         }
     })
     .detach();
@@ -299,7 +306,11 @@ fn listen(addr: SocketAddr) -> std::io::Result<(TcpListener, RawFd)> {
 fn local_port(fd: RawFd) -> Option<u16> {
     // SAFETY: borrow the descriptor to read its address, then give it back without closing it.
     let sk = unsafe { Socket::from_raw_fd(fd) };
-    let port = sk.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port());
+    let port = sk
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.port());
     let _ = sk.into_raw_fd();
     port
 }

@@ -162,7 +162,10 @@ impl Core {
         if res.is_err() {
             out.buf.truncate(mark);
             out.error("ERR internal error");
-            tracing::error!(command = spec.name, "command panicked; closing its connection");
+            tracing::error!(
+                command = spec.name,
+                "command panicked; closing its connection"
+            );
             return false;
         }
         true

@@ -1,4 +1,443 @@
-//! (placeholder)
-use super::CommandSpec;
+//! Connection and server commands: PING, ECHO, SELECT, QUIT, DBSIZE, FLUSHDB, FLUSHALL, CONFIG.
+//!
+//! Connection-level commands (`Handler::Conn`) touch only the session and settings, so they never
+//! borrow a shard. DBSIZE/FLUSHDB/FLUSHALL run on every shard and their replies are merged.
 
-pub fn register(_t: &mut Vec<CommandSpec>) {}
+use super::keys::string_match;
+use super::string::opt_is;
+use super::{
+    arity_error, err, flags, parse_i64, CommandSpec, ConnCtx, Handler, Merge, Route, ShardCtx,
+};
+use crate::resp::{Argv, Reply};
+
+pub fn register(t: &mut Vec<CommandSpec>) {
+    use flags::*;
+    let local = |name, arity, flags, f| CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        route: Route::Local,
+        handler: Handler::Conn(f),
+    };
+    let all = |name, arity, flags, merge, f| CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        route: Route::All(merge),
+        handler: Handler::Shard(f),
+    };
+    t.push(local("ping", -1, FAST, ping));
+    t.push(local("echo", 2, LOADING | STALE | FAST, echo));
+    t.push(local("select", 2, LOADING | STALE | FAST, select));
+    t.push(local("quit", -1, NOSCRIPT | LOADING | STALE | FAST, quit));
+    t.push(local(
+        "config",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config,
+    ));
+    t.push(all("dbsize", 1, READONLY | FAST, Merge::Sum, dbsize));
+    t.push(all("flushdb", -1, WRITE, Merge::AllOk, flushdb));
+    t.push(all("flushall", -1, WRITE, Merge::AllOk, flushall));
+}
+
+/// PING [message]: +PONG, or the message as a bulk string.
+fn ping(_ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    match argv.len() {
+        1 => out.simple("PONG"),
+        2 => out.bulk(argv.get(1)),
+        _ => arity_error("ping", out),
+    }
+}
+
+fn echo(_ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    out.bulk(argv.get(1));
+}
+
+/// SELECT index: the index must be an int (Redis's `getIntFromObjectOrReply`) and a valid DB.
+fn select(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let Some(id) = parse_i64(argv.get(1)) else {
+        out.error(err::NOT_INTEGER);
+        return;
+    };
+    if i32::try_from(id).is_err() {
+        out.error("ERR value is out of range, value must between -2147483648 and 2147483647");
+        return;
+    }
+    match usize::try_from(id) {
+        Ok(db) if db < ctx.config.databases => {
+            ctx.session.db = db;
+            out.ok();
+        }
+        _ => out.error(err::DB_INDEX),
+    }
+}
+
+/// QUIT: +OK, then the connection closes once the reply is written.
+fn quit(ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
+    ctx.session.close_after_reply = true;
+    out.ok();
+}
+
+fn dbsize(ctx: &mut ShardCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
+    out.int(ctx.ks.len(ctx.db) as i64);
+}
+
+/// FLUSHDB/FLUSHALL [ASYNC|SYNC]. Both modes free synchronously here (on this shard).
+fn flush_mode_ok(argv: Argv<'_>) -> bool {
+    match argv.len() {
+        1 => true,
+        2 => opt_is(argv.get(1), "sync") || opt_is(argv.get(1), "async"),
+        _ => false,
+    }
+}
+
+fn flushdb(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    if !flush_mode_ok(argv) {
+        out.error(err::SYNTAX);
+        return;
+    }
+    ctx.ks.clear(ctx.db);
+    out.ok();
+}
+
+fn flushall(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    if !flush_mode_ok(argv) {
+        out.error(err::SYNTAX);
+        return;
+    }
+    ctx.ks.clear_all();
+    out.ok();
+}
+
+/// CONFIG GET|SET|RESETSTAT|REWRITE|HELP. Subcommand arity errors name `config|<sub>` as Redis 7.
+fn config(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let sub = argv.get(1);
+    let argc = argv.len();
+    if opt_is(sub, "get") {
+        if argc < 3 {
+            arity_error("config|get", out);
+        } else {
+            config_get(ctx, argv, out);
+        }
+    } else if opt_is(sub, "set") {
+        if argc < 4 {
+            arity_error("config|set", out);
+        } else {
+            config_set(ctx, argv, out);
+        }
+    } else if opt_is(sub, "resetstat") {
+        if argc != 2 {
+            arity_error("config|resetstat", out);
+        } else {
+            // Statistics live in every shard; resetting them needs a broadcast that a
+            // connection-level handler cannot do. Say so instead of pretending.
+            out.error("ERR CONFIG RESETSTAT is not supported yet");
+        }
+    } else if opt_is(sub, "rewrite") {
+        if argc != 2 {
+            arity_error("config|rewrite", out);
+        } else {
+            out.error("ERR The server is running without a config file");
+        }
+    } else if opt_is(sub, "help") && argc != 2 {
+        arity_error("config|help", out);
+    } else if opt_is(sub, "help") {
+        const HELP: &[&str] = &[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern> [<pattern> ...]",
+            "    Return parameters matching the glob-like <pattern>s and their values.",
+            "SET <directive> <value> [<directive> <value> ...]",
+            "    Accepted only when each value equals the current one (settings are fixed at start).",
+            "RESETSTAT",
+            "    Not supported yet.",
+            "REWRITE",
+            "    Fails: the server runs without a config file.",
+            "HELP",
+            "    Print this help.",
+        ];
+        out.array(HELP.len());
+        for line in HELP {
+            out.simple(line);
+        }
+    } else {
+        let end = sub.iter().position(|&b| b == 0).unwrap_or(sub.len());
+        let shown = &sub[..end.min(128)];
+        let mut name = String::from_utf8_lossy(argv.get(0)).into_owned();
+        name.make_ascii_uppercase();
+        out.error(&format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(shown),
+            name
+        ));
+    }
+}
+
+/// CONFIG GET pattern [pattern ...]: name/value pairs (a map in RESP3), each parameter once.
+/// A pattern without glob characters is an exact, case-insensitive name and is echoed as the
+/// client spelled it; glob patterns match case-insensitively and report the canonical name.
+fn config_get(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let params = ctx.config.params(ctx.port, ctx.nshards);
+    // (reported name, index into params)
+    let mut found: Vec<(Vec<u8>, usize)> = Vec::new();
+    for pat in argv.tail(2) {
+        let end = pat.iter().position(|&b| b == 0).unwrap_or(pat.len());
+        let pat = &pat[..end];
+        let seen = |found: &Vec<(Vec<u8>, usize)>, i: usize| found.iter().any(|&(_, j)| j == i);
+        if !pat.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
+            if let Some(i) = params
+                .iter()
+                .position(|(n, _)| n.as_bytes().eq_ignore_ascii_case(pat))
+            {
+                if !seen(&found, i) {
+                    found.push((pat.to_vec(), i));
+                }
+            }
+            continue;
+        }
+        for (i, (n, _)) in params.iter().enumerate() {
+            if !seen(&found, i) && string_match(pat, n.as_bytes(), true) {
+                found.push((n.as_bytes().to_vec(), i));
+            }
+        }
+    }
+    out.map(found.len());
+    for (name, i) in found {
+        out.bulk(&name);
+        out.bulk(params[i].1.as_bytes());
+    }
+}
+
+/// CONFIG SET name value [name value ...]. Settings are fixed at start-up, so a set succeeds only
+/// when every value already is the current one (clients and benchmarks commonly re-assert
+/// `save ""` or `appendonly no`); anything else is refused with Redis's error shapes.
+fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    if argv.len() % 2 == 1 {
+        out.error(err::SYNTAX);
+        return;
+    }
+    let params = ctx.config.params(ctx.port, ctx.nshards);
+    let mut refused: Option<&[u8]> = None;
+    for j in (2..argv.len()).step_by(2) {
+        let (name, value) = (argv.get(j), argv.get(j + 1));
+        match params
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        {
+            None => {
+                out.error(&format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(name)
+                ));
+                return;
+            }
+            Some((_, cur)) if !cur.as_bytes().eq_ignore_ascii_case(value) => {
+                refused.get_or_insert(name);
+            }
+            Some(_) => {}
+        }
+    }
+    match refused {
+        None => out.ok(),
+        Some(name) => out.error(&format!(
+            "ERR CONFIG SET failed (possibly related to argument '{}') - changing it at run time is not supported",
+            String::from_utf8_lossy(name)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::string::tests::run;
+    use crate::cmd::{ConnCtx, Handler, Session};
+    use crate::config::Config;
+    use crate::keyspace::Keyspace;
+    use crate::resp::{CmdBatch, Proto, Reply};
+    use clap::Parser;
+
+    fn conn(session: &mut Session, args: &[&str]) -> String {
+        let config = Config::parse_from(["redis-lite"]);
+        let batch = CmdBatch::from_args(args.iter().copied());
+        let argv = batch.get(0);
+        let spec = &crate::cmd::table()[crate::cmd::lookup(argv.get(0)).unwrap()];
+        let mut out = Reply::new(session.proto);
+        if !spec.arity_ok(argv.len()) {
+            crate::cmd::arity_error(spec.name, &mut out);
+        } else {
+            let Handler::Conn(f) = spec.handler else {
+                panic!("not a connection command")
+            };
+            let mut ctx = ConnCtx {
+                session,
+                config: &config,
+                port: 6380,
+                nshards: 2,
+            };
+            f(&mut ctx, argv, &mut out);
+        }
+        String::from_utf8_lossy(&out.buf).into_owned()
+    }
+
+    fn c(args: &[&str]) -> String {
+        conn(&mut Session::default(), args)
+    }
+
+    #[test]
+    fn ping_echo_quit() {
+        assert_eq!(c(&["PING"]), "+PONG\r\n");
+        assert_eq!(c(&["ping", "hello world"]), "$11\r\nhello world\r\n");
+        assert_eq!(
+            c(&["PING", "a", "b"]),
+            "-ERR wrong number of arguments for 'ping' command\r\n"
+        );
+        assert_eq!(c(&["ECHO", ""]), "$0\r\n\r\n");
+        assert_eq!(
+            c(&["ECHO"]),
+            "-ERR wrong number of arguments for 'echo' command\r\n"
+        );
+        let mut s = Session::default();
+        assert_eq!(conn(&mut s, &["QUIT"]), "+OK\r\n");
+        assert!(s.close_after_reply);
+    }
+
+    #[test]
+    fn select() {
+        let mut s = Session::default();
+        assert_eq!(conn(&mut s, &["SELECT", "15"]), "+OK\r\n");
+        assert_eq!(s.db, 15);
+        assert_eq!(
+            conn(&mut s, &["SELECT", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            conn(&mut s, &["SELECT", "-1"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            conn(&mut s, &["SELECT", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            conn(&mut s, &["SELECT", "1.0"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            conn(&mut s, &["SELECT", "99999999999"]),
+            "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+        );
+        assert_eq!(s.db, 15);
+    }
+
+    #[test]
+    fn config_get_set() {
+        assert_eq!(
+            c(&["CONFIG", "GET", "save"]),
+            "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "GET", "appendonly"]),
+            "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+        );
+        assert_eq!(
+            c(&["config", "get", "SAVE"]),
+            "*2\r\n$4\r\nSAVE\r\n$0\r\n\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "GET", "save", "SAVE", "sav*"]),
+            "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "GET", "PORT"]),
+            "*2\r\n$4\r\nPORT\r\n$4\r\n6380\r\n"
+        );
+        assert_eq!(c(&["CONFIG", "GET", "nonexistent"]), "*0\r\n");
+        let all = c(&["CONFIG", "GET", "*"]);
+        assert!(all.starts_with("*34\r\n"), "{all}");
+        let db = c(&["CONFIG", "GET", "data*"]);
+        assert_eq!(db, "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
+        let mut s = Session {
+            proto: Proto::Resp3,
+            ..Session::default()
+        };
+        assert_eq!(
+            conn(&mut s, &["CONFIG", "GET", "save"]),
+            "%1\r\n$4\r\nsave\r\n$0\r\n\r\n"
+        );
+
+        assert_eq!(
+            c(&["CONFIG"]),
+            "-ERR wrong number of arguments for 'config' command\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "GET"]),
+            "-ERR wrong number of arguments for 'config|get' command\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "SET", "foo"]),
+            "-ERR wrong number of arguments for 'config|set' command\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "foo"]),
+            "-ERR unknown subcommand 'foo'. Try CONFIG HELP.\r\n"
+        );
+        assert_eq!(
+            c(&["config", "foo"]),
+            "-ERR unknown subcommand 'foo'. Try CONFIG HELP.\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "SET", "foo", "bar"]),
+            "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "SET", "save", "", "x"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(c(&["CONFIG", "SET", "save", ""]), "+OK\r\n");
+        assert_eq!(
+            c(&["CONFIG", "SET", "appendonly", "no", "save", ""]),
+            "+OK\r\n"
+        );
+        assert!(c(&["CONFIG", "SET", "appendonly", "yes"])
+            .starts_with("-ERR CONFIG SET failed (possibly related to argument 'appendonly')"));
+        assert_eq!(
+            c(&["CONFIG", "RESETSTAT", "x"]),
+            "-ERR wrong number of arguments for 'config|resetstat' command\r\n"
+        );
+        assert!(c(&["CONFIG", "RESETSTAT"]).starts_with("-ERR"));
+        assert_eq!(
+            c(&["CONFIG", "REWRITE"]),
+            "-ERR The server is running without a config file\r\n"
+        );
+        assert!(c(&["CONFIG", "HELP"]).starts_with("*11\r\n+CONFIG <subcommand>"));
+    }
+
+    #[test]
+    fn dbsize_flush() {
+        let ks = &mut Keyspace::new(16);
+        const NOW: i64 = 1_000;
+        assert_eq!(run(ks, NOW, &[b"DBSIZE"]), ":0\r\n");
+        run(ks, NOW, &[b"MSET", b"a", b"1", b"b", b"2"]);
+        assert_eq!(run(ks, NOW, &[b"DBSIZE"]), ":2\r\n");
+        assert_eq!(
+            run(ks, NOW, &[b"DBSIZE", b"x"]),
+            "-ERR wrong number of arguments for 'dbsize' command\r\n"
+        );
+        assert_eq!(run(ks, NOW, &[b"FLUSHDB", b"x"]), "-ERR syntax error\r\n");
+        assert_eq!(
+            run(ks, NOW, &[b"FLUSHALL", b"async", b"x"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(run(ks, NOW, &[b"FLUSHDB", b"SYNC"]), "+OK\r\n");
+        assert_eq!(run(ks, NOW, &[b"DBSIZE"]), ":0\r\n");
+        run(ks, NOW, &[b"SET", b"a", b"1"]);
+        assert_eq!(run(ks, NOW, &[b"FLUSHALL", b"ASYNC"]), "+OK\r\n");
+        assert_eq!(run(ks, NOW, &[b"FLUSHALL"]), "+OK\r\n");
+        assert!(ks.is_empty());
+    }
+}

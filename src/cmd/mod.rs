@@ -53,7 +53,11 @@ pub enum Route {
     Key,
     /// Keys at `first`, `first + step`, … to the end; each key carries the `step - 1` arguments after
     /// it. Each owning shard runs the same command on its subset of keys; replies merge.
-    Keys { first: usize, step: usize, merge: Merge },
+    Keys {
+        first: usize,
+        step: usize,
+        merge: Merge,
+    },
     /// Every shard runs it (keyless whole-keyspace commands); replies merge.
     All(Merge),
 }
