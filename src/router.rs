@@ -126,7 +126,7 @@ impl Dispatcher {
             }
             (Handler::Shard(_), Route::Keys { first, step, merge }) => {
                 // Key/value pairs must be complete before any shard writes its share (MSET).
-                if (argv.len() - first) % step != 0 {
+                if !(argv.len() - first).is_multiple_of(step) {
                     self.local(out, |r| arity_error(spec.name, r));
                     return Flow::Continue;
                 }

@@ -282,7 +282,7 @@ fn spawn_active_expiry(core: &Rc<Core>) {
             ks.active_expire_cycle(now, budget);
             ticks += 1;
             // Give back table memory after mass deletions, about once a second.
-            if ticks % hz as u64 == 0 {
+            if ticks.is_multiple_of(hz as u64) {
                 ks.shrink_sparse();
             }
         }
