@@ -64,6 +64,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         let parsed = parse_requests(&inbuf[start..end], &mut batch);
         start += parsed.consumed;
         needed = parsed.needed;
+        core.tick();
         for argv in batch.iter() {
             if router.dispatch(&core, &mut session, argv, &mut out) == Flow::Close {
                 close = true;

@@ -11,8 +11,9 @@ use crate::cmd::{
     self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session,
 };
 use crate::resp::{frame_len, Argv, CmdBatch, Reply};
-use crate::shard::{shard_of, Core, Envelope, ReplyBatch, SubMeta};
+use crate::shard::{shard_of, Core, ReplyBatch, SubMeta};
 use std::ops::Range;
+use std::rc::Rc;
 
 /// Where one command's reply comes from once the batch is complete.
 enum Slot {
@@ -40,12 +41,6 @@ enum Src {
     Remote { shard: u16, idx: u32 },
 }
 
-#[derive(Default)]
-struct Outgoing {
-    batch: CmdBatch,
-    meta: Vec<SubMeta>,
-}
-
 /// What the connection does after a command.
 #[derive(PartialEq, Eq, Debug)]
 pub enum Flow {
@@ -61,8 +56,10 @@ pub struct Dispatcher {
     slots: Vec<Slot>,
     parts: Vec<Part>,
     positions: Vec<u32>,
-    outgoing: Vec<Outgoing>,
-    replies: Vec<Option<ReplyBatch>>,
+    /// Per shard: (index of this connection's first command in the core's outbox, count).
+    fwd: Vec<Option<(u32, u32)>>,
+    /// Per shard: the owner's replies and this connection's first index in them.
+    replies: Vec<Option<(Rc<ReplyBatch>, u32)>>,
     owners: Vec<u16>,
     sub: CmdBatch,
     /// A command panicked: the connection must close once replies are written.
@@ -77,7 +74,7 @@ impl Dispatcher {
             slots: Vec::new(),
             parts: Vec::new(),
             positions: Vec::new(),
-            outgoing: (0..nshards).map(|_| Outgoing::default()).collect(),
+            fwd: vec![None; nshards],
             replies: (0..nshards).map(|_| None).collect(),
             owners: Vec::new(),
             sub: CmdBatch::new(),
@@ -189,17 +186,30 @@ impl Dispatcher {
             self.run_here(core, idx, db, argv, out);
         } else {
             self.deferred = true;
-            let o = &mut self.outgoing[owner];
-            o.batch.push_argv(argv);
-            o.meta.push(SubMeta {
-                cmd: idx as u16,
-                db: db as u16,
-            });
+            let i = self.forward(core, owner, idx, db, argv);
             self.slots.push(Slot::Remote {
                 shard: owner as u16,
-                idx: (o.meta.len() - 1) as u32,
+                idx: i,
             });
         }
+    }
+
+    /// Appends a command to the core's outbox for `shard`; returns its index among this
+    /// connection's commands for that shard.
+    fn forward(&mut self, core: &Core, shard: usize, idx: usize, db: usize, argv: Argv<'_>) -> u32 {
+        let (_, count) = self.fwd[shard].get_or_insert_with(|| (core.outbox_next_index(shard), 0));
+        let i = *count;
+        *count += 1;
+        core.forward(
+            shard,
+            argv,
+            SubMeta {
+                cmd: idx as u16,
+                db: db as u16,
+                proto: self.scratch.proto,
+            },
+        );
+        i
     }
 
     /// Splits a multi-key (step > 0) or all-shard (step == 0) command into one part per shard.
@@ -248,15 +258,12 @@ impl Dispatcher {
                 self.panicked |= !ok;
                 Src::Scratch(start..self.scratch.len() as u32)
             } else {
-                let o = &mut self.outgoing[shard];
-                o.batch.push_argv(self.sub.get(0));
-                o.meta.push(SubMeta {
-                    cmd: idx as u16,
-                    db: db as u16,
-                });
+                let sub = std::mem::take(&mut self.sub);
+                let i = self.forward(core, shard, idx, db, sub.get(0));
+                self.sub = sub;
                 Src::Remote {
                     shard: shard as u16,
-                    idx: (o.meta.len() - 1) as u32,
+                    idx: i,
                 }
             };
             self.parts.push(Part { src, positions });
@@ -275,34 +282,20 @@ impl Dispatcher {
 
     /// Sends each involved core its envelope, waits for the answers, and writes every deferred
     /// reply into `out` in request order.
-    pub async fn finish(&mut self, core: &Core, out: &mut Reply) {
+    pub async fn finish(&mut self, core: &Rc<Core>, out: &mut Reply) {
         if !self.deferred {
             return;
         }
         let mut waits = Vec::new();
-        if let Some(peers) = &core.peers {
-            for (shard, o) in self.outgoing.iter_mut().enumerate() {
-                if o.meta.is_empty() {
-                    continue;
-                }
-                let (tx, rx) = futures_channel::oneshot::channel();
-                let env = Envelope {
-                    batch: std::mem::take(&mut o.batch),
-                    meta: std::mem::take(&mut o.meta),
-                    proto: out.proto,
-                    reply: tx,
-                };
-                if peers.send_to(shard, env).await.is_err() {
-                    // The peer is gone (shutting down): its replies become errors below.
-                    continue;
-                }
-                waits.push((shard, rx));
+        for (shard, f) in self.fwd.iter().enumerate() {
+            if let Some((base, count)) = *f {
+                waits.push((shard, base, count, core.await_forwarded(shard)));
             }
         }
-        for (shard, rx) in waits {
+        for (shard, base, count, rx) in waits {
             if let Ok(rb) = rx.await {
-                self.panicked |= rb.panicked;
-                self.replies[shard] = Some(rb);
+                self.panicked |= rb.any_panicked(base..base + count);
+                self.replies[shard] = Some((rb, base));
             }
         }
         for slot in &self.slots {
@@ -341,23 +334,26 @@ impl Dispatcher {
         for r in self.replies.iter_mut() {
             *r = None;
         }
-        for o in self.outgoing.iter_mut() {
-            o.batch.clear();
-            o.meta.clear();
+        for f in self.fwd.iter_mut() {
+            *f = None;
         }
     }
 }
 
 const SHARD_GONE: &[u8] = b"-ERR shard unavailable (server shutting down)\r\n";
 
-fn remote_reply(replies: &[Option<ReplyBatch>], shard: u16, idx: u32) -> &[u8] {
+fn remote_reply(replies: &[Option<(Rc<ReplyBatch>, u32)>], shard: u16, idx: u32) -> &[u8] {
     match &replies[shard as usize] {
-        Some(rb) => rb.get(idx as usize),
+        Some((rb, base)) => rb.get((base + idx) as usize),
         None => SHARD_GONE,
     }
 }
 
-fn part_bytes<'a>(p: &Part, scratch: &'a [u8], replies: &'a [Option<ReplyBatch>]) -> &'a [u8] {
+fn part_bytes<'a>(
+    p: &Part,
+    scratch: &'a [u8],
+    replies: &'a [Option<(Rc<ReplyBatch>, u32)>],
+) -> &'a [u8] {
     match &p.src {
         Src::Scratch(r) => &scratch[r.start as usize..r.end as usize],
         Src::Remote { shard, idx } => remote_reply(replies, *shard, *idx),
@@ -380,7 +376,7 @@ fn merge_parts(
     positions: &[u32],
     nkeys: usize,
     scratch: &[u8],
-    replies: &[Option<ReplyBatch>],
+    replies: &[Option<(Rc<ReplyBatch>, u32)>],
     out: &mut Reply,
 ) {
     // Any error from a shard is the reply (first one wins).

@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::conn;
 use crate::shard::{spawn_forward_loops, Core, Envelope};
+use futures_lite::FutureExt;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -15,6 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -247,7 +249,15 @@ async fn shard_main(
         let core = core.clone();
         let conns2 = conns.clone();
         glommio::spawn_local(async move {
-            conn::serve(core, stream).await;
+            // A bug while serving one client closes that client (the stream drops during the
+            // unwind); the shard keeps serving everyone else.
+            if AssertUnwindSafe(conn::serve(core, stream))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!("connection handler panicked; connection closed");
+            }
             conns2.borrow_mut().remove(&key);
         })
         .detach();
@@ -273,7 +283,7 @@ fn spawn_active_expiry(core: &Rc<Core>) {
     let hz = core.config.hz.clamp(1, 500);
     let period = Duration::from_micros(1_000_000 / hz as u64);
     let budget = crate::keyspace::ExpireBudget::for_hz(hz);
-    glommio::spawn_local(async move {
+    glommio::spawn_local(crate::shard::critical("active expiry", async move {
         let mut ticks: u64 = 0;
         loop {
             glommio::timer::sleep(period).await;
@@ -286,7 +296,7 @@ fn spawn_active_expiry(core: &Rc<Core>) {
                 ks.shrink_sparse();
             }
         }
-    })
+    }))
     .detach();
 }
 

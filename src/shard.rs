@@ -83,14 +83,15 @@ pub struct SubMeta {
     /// Index into [`cmd::table`].
     pub cmd: u16,
     pub db: u16,
+    /// The sending connection's protocol (one envelope carries many connections' commands).
+    pub proto: Proto,
 }
 
-/// Commands one core sends another in one message: all of a connection's commands for that shard
-/// from one read batch, so a pipeline costs one hop per shard, not one per command.
+/// Commands one core sends another in one message: every command for that shard from every
+/// connection served in one loop turn, so a hop is paid per turn, not per command.
 pub struct Envelope {
     pub batch: CmdBatch,
     pub meta: Vec<SubMeta>,
-    pub proto: Proto,
     pub reply: futures_channel::oneshot::Sender<ReplyBatch>,
 }
 
@@ -100,11 +101,19 @@ pub struct ReplyBatch {
     pub buf: Vec<u8>,
     /// End offset in `buf` of each reply.
     pub ends: Vec<u32>,
-    /// A command panicked: its connection must be closed.
-    pub panicked: bool,
+    /// Indices of commands that panicked: their connections must be closed.
+    pub panicked: Vec<u32>,
+    /// The envelope's arena, sent back for reuse so forwarding allocates nothing once warm.
+    pub batch: CmdBatch,
+    pub meta: Vec<SubMeta>,
 }
 
 impl ReplyBatch {
+    /// Whether any of the commands `range` panicked.
+    pub fn any_panicked(&self, range: std::ops::Range<u32>) -> bool {
+        self.panicked.iter().any(|i| range.contains(i))
+    }
+
     pub fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.buf[start..self.ends[i] as usize]
@@ -120,6 +129,10 @@ pub struct Core {
     pub port: Cell<u16>,
     pub ks: RefCell<Keyspace>,
     pub peers: Option<Senders<Envelope>>,
+    /// Commands waiting to be forwarded at the end of this loop turn.
+    pub outbox: RefCell<Outbox>,
+    /// The time commands of the current batch run at (read once per batch, not per command).
+    now: Cell<i64>,
 }
 
 impl Core {
@@ -136,7 +149,14 @@ impl Core {
             config,
             port: Cell::new(0),
             peers,
+            outbox: RefCell::new(Outbox::new(nshards)),
+            now: Cell::new(now_ms()),
         }
+    }
+
+    /// Reads the clock for the batch about to run.
+    pub fn tick(&self) {
+        self.now.set(now_ms());
     }
 
     /// Runs one shard command on this core's keyspace, in place. Returns false if it panicked
@@ -155,7 +175,7 @@ impl Core {
             let mut ctx = ShardCtx {
                 ks: &mut ks,
                 db,
-                now_ms: now_ms(),
+                now_ms: self.now.get(),
             };
             f(&mut ctx, argv, out)
         }));
@@ -172,18 +192,158 @@ impl Core {
     }
 
     /// Serves one envelope from another core.
-    pub fn exec_envelope(&self, env: &Envelope) -> ReplyBatch {
-        let mut out = Reply::new(env.proto);
+    pub fn exec_envelope(
+        &self,
+        env: Envelope,
+    ) -> (ReplyBatch, futures_channel::oneshot::Sender<ReplyBatch>) {
+        self.tick();
+        let mut out = Reply::new(Proto::Resp2);
         let mut ends = Vec::with_capacity(env.meta.len());
-        let mut panicked = false;
+        let mut panicked = Vec::new();
         for (i, m) in env.meta.iter().enumerate() {
-            panicked |= !self.exec(m.cmd as usize, m.db as usize, env.batch.get(i), &mut out);
+            out.proto = m.proto;
+            if !self.exec(m.cmd as usize, m.db as usize, env.batch.get(i), &mut out) {
+                panicked.push(i as u32);
+            }
             ends.push(out.buf.len() as u32);
         }
-        ReplyBatch {
+        let rb = ReplyBatch {
             buf: out.buf,
             ends,
             panicked,
+            batch: env.batch,
+            meta: env.meta,
+        };
+        (rb, env.reply)
+    }
+
+    /// The index the next command forwarded to `shard` this turn will get in its envelope.
+    pub fn outbox_next_index(&self, shard: usize) -> u32 {
+        self.outbox.borrow().slots[shard].meta.len() as u32
+    }
+
+    /// Appends one command for `shard` to this turn's outbox.
+    pub fn forward(&self, shard: usize, argv: Argv<'_>, meta: SubMeta) {
+        let mut ob = self.outbox.borrow_mut();
+        let slot = &mut ob.slots[shard];
+        slot.batch.push_argv(argv);
+        slot.meta.push(meta);
+    }
+
+    /// Registers interest in the replies to this turn's commands for `shard`, and makes sure a
+    /// flush runs at the end of this loop turn. Returns the receiver of the shared reply batch.
+    pub fn await_forwarded(
+        self: &Rc<Self>,
+        shard: usize,
+    ) -> futures_channel::oneshot::Receiver<Rc<ReplyBatch>> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let mut ob = self.outbox.borrow_mut();
+        ob.slots[shard].waiters.push(tx);
+        if !ob.scheduled {
+            ob.scheduled = true;
+            drop(ob);
+            let core = self.clone();
+            // The flush yields once first, so it queues behind every connection already ready
+            // this turn and their commands join the same envelopes.
+            glommio::spawn_local(critical("outbox flush", async move {
+                futures_lite::future::yield_now().await;
+                core.flush_outbox().await
+            }))
+            .detach();
+        }
+        rx
+    }
+
+    /// Sends every non-empty outbox slot as one envelope, waits for the owners, and hands the
+    /// shared replies to each waiting connection.
+    async fn flush_outbox(self: Rc<Self>) {
+        let mut taken = Vec::new();
+        {
+            let mut ob = self.outbox.borrow_mut();
+            ob.scheduled = false;
+            let Outbox { slots, spare, .. } = &mut *ob;
+            for (shard, slot) in slots.iter_mut().enumerate() {
+                if slot.meta.is_empty() {
+                    continue;
+                }
+                let (b, m) = spare.pop().unwrap_or_default();
+                let batch = std::mem::replace(&mut slot.batch, b);
+                let meta = std::mem::replace(&mut slot.meta, m);
+                let waiters = std::mem::take(&mut slot.waiters);
+                taken.push((shard, batch, meta, waiters));
+            }
+        }
+        let Some(peers) = &self.peers else { return };
+        let mut inflight = Vec::with_capacity(taken.len());
+        for (shard, batch, meta, waiters) in taken {
+            let (tx, rx) = futures_channel::oneshot::channel();
+            let env = Envelope {
+                batch,
+                meta,
+                reply: tx,
+            };
+            // A failed send drops the waiters: their connections see the shard as gone.
+            if peers.send_to(shard, env).await.is_ok() {
+                inflight.push((rx, waiters));
+            }
+        }
+        for (rx, waiters) in inflight {
+            let Ok(mut rb) = rx.await else { continue };
+            let mut batch = std::mem::take(&mut rb.batch);
+            let mut meta = std::mem::take(&mut rb.meta);
+            let rb = Rc::new(rb);
+            for w in waiters {
+                let _ = w.send(rb.clone());
+            }
+            batch.clear();
+            meta.clear();
+            let mut ob = self.outbox.borrow_mut();
+            if ob.spare.len() < 4 {
+                ob.spare.push((batch, meta));
+            }
+        }
+    }
+}
+
+/// Runs a shard-wide task; if it panics, the process aborts loudly.
+///
+/// Why: a panic inside a glommio task kills its executor, and a server with a dead shard hangs
+/// every client whose keys it owns. Commands and connections catch their own panics; anything
+/// that escapes into a shard-wide task is a bug we refuse to limp along with.
+pub async fn critical<T>(name: &'static str, fut: impl std::future::Future<Output = T>) -> T {
+    use futures_lite::FutureExt;
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::error!(task = name, "shard task panicked; aborting");
+            std::process::abort();
+        }
+    }
+}
+
+/// One shard's share of this loop turn's forwarded commands.
+#[derive(Default)]
+pub struct OutSlot {
+    batch: CmdBatch,
+    meta: Vec<SubMeta>,
+    /// One wake-up per connection waiting on this slot's replies.
+    waiters: Vec<futures_channel::oneshot::Sender<Rc<ReplyBatch>>>,
+}
+
+/// Per-core staging area where every connection of the turn appends its forwarded commands.
+pub struct Outbox {
+    slots: Vec<OutSlot>,
+    scheduled: bool,
+    /// Arenas returned by peers, reused for the next turn.
+    spare: Vec<(CmdBatch, Vec<SubMeta>)>,
+}
+
+impl Outbox {
+    fn new(nshards: usize) -> Self {
+        Outbox {
+            slots: (0..nshards).map(|_| OutSlot::default()).collect(),
+            scheduled: false,
+            spare: Vec::new(),
         }
     }
 }
@@ -195,12 +355,12 @@ impl Core {
 pub fn spawn_forward_loops(core: &Rc<Core>, mut receivers: Receivers<Envelope>) {
     for (_peer, rx) in receivers.streams() {
         let core = core.clone();
-        glommio::spawn_local(async move {
+        glommio::spawn_local(critical("forward loop", async move {
             while let Some(env) = rx.recv().await {
-                let replies = core.exec_envelope(&env);
-                let _ = env.reply.send(replies);
+                let (replies, reply) = core.exec_envelope(env);
+                let _ = reply.send(replies);
             }
-        })
+        }))
         .detach();
     }
 }
