@@ -364,3 +364,30 @@ fn redis_cli_smoke() {
     assert_eq!(cli(&["GET", "p999"]), "999");
     assert_eq!(cli(&["DBSIZE"]), "1002");
 }
+
+/// With too little locked memory for io_uring, the server must refuse to start with one line that
+/// says what to change, not hang or crash.
+#[test]
+fn too_little_locked_memory_is_explained() {
+    skip_on_real_redis!();
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let script = format!(
+        "ulimit -l 128 && exec {} --port 0 --unpinned --shards 2 --dir {}",
+        env!("CARGO_BIN_EXE_redis-lite"),
+        dir.path().display()
+    );
+    let (status, out, err) = run_bounded(
+        {
+            let mut c = Command::new("sh");
+            c.args(["-c", &script]);
+            c
+        },
+        Duration::from_secs(20),
+    );
+    assert!(!status.success(), "started anyway: {out}{err}");
+    assert!(
+        err.contains("locked-memory limit") && err.contains("ulimit -l"),
+        "unclear error: {err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
+}
