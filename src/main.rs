@@ -4,11 +4,6 @@ use clap::Parser;
 use redis_lite::config::Config;
 use std::io::IsTerminal;
 
-/// mimalloc: small per-allocation overhead and fast thread-local frees; measured lower RSS per key
-/// than glibc malloc for many small keys.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let config = Config::parse();
     tracing_subscriber::fmt()
