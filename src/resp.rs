@@ -410,7 +410,7 @@ fn find_line_end(buf: &[u8], start: usize, target: u8) -> LineEnd {
 
 /// Redis's `string2ll`: optional `-`, then `0` alone or a digit 1-9 followed by digits; fewer than
 /// 21 bytes; fits an `i64`.
-fn string2ll(s: &[u8]) -> Option<i64> {
+pub fn string2ll(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() >= 21 {
         return None;
     }

@@ -9,16 +9,7 @@ use crate::resp::{Argv, Reply};
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
-    let key = |name, arity, flags, f| CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 1,
-        last_key: 1,
-        step: 1,
-        route: Route::Key,
-        handler: Handler::Shard(f),
-    };
+    let key = CommandSpec::single_key;
     let multi = |name, flags, f| CommandSpec {
         name,
         arity: -2,

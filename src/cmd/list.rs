@@ -5,7 +5,7 @@
 //! emptied by a command is deleted. No reply size or allocation is taken from a client number:
 //! counts and ranges are clamped to the list's length first.
 
-use super::{arity_error, err, flags, parse_i64, CommandSpec, Handler, Route, ShardCtx};
+use super::{arity_error, err, flags, parse_i64, CommandSpec, ShardCtx};
 use crate::keyspace::{List, SmallBytes, Ttl, Value};
 use crate::resp::{Argv, Reply};
 
@@ -13,16 +13,7 @@ const ERR_NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
-    let key = |name, arity, flags, f| CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 1,
-        last_key: 1,
-        step: 1,
-        route: Route::Key,
-        handler: Handler::Shard(f),
-    };
+    let key = CommandSpec::single_key;
     t.push(key("lpush", -3, WRITE | DENYOOM | FAST, lpush));
     t.push(key("rpush", -3, WRITE | DENYOOM | FAST, rpush));
     t.push(key("lpushx", -3, WRITE | DENYOOM | FAST, lpushx));

@@ -115,6 +115,20 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// The common row: one key at argv[1], routed to its owner.
+    pub fn single_key(name: &'static str, arity: i32, flags: u32, f: ShardFn) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            first_key: 1,
+            last_key: 1,
+            step: 1,
+            route: Route::Key,
+            handler: Handler::Shard(f),
+        }
+    }
+
     /// Arity check by Redis's rule.
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i32;
@@ -205,36 +219,5 @@ pub mod err {
 /// Parses a whole argument as a signed 64-bit integer exactly as Redis's `string2ll` does
 /// (no leading `+`, no spaces, no leading zeros except "0", fits i64).
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s.len() == 1 && s[0] == b'0' {
-        return Some(0);
-    }
-    let (neg, digits) = if s[0] == b'-' {
-        (true, &s[1..])
-    } else {
-        (false, s)
-    };
-    if digits.is_empty() || digits[0] == b'0' {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else if v > i64::MAX as u64 {
-        None
-    } else {
-        Some(v as i64)
-    }
+    crate::resp::string2ll(s)
 }

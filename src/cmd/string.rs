@@ -15,16 +15,7 @@ const ERR_NAN_INF: &str = "ERR increment would produce NaN or Infinity";
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
-    let key = |name, arity, flags, f| CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 1,
-        last_key: 1,
-        step: 1,
-        route: Route::Key,
-        handler: Handler::Shard(f),
-    };
+    let key = CommandSpec::single_key;
     t.push(key("get", 2, READONLY | FAST, get));
     t.push(key("set", -3, WRITE | DENYOOM, set));
     t.push(key("getdel", 2, WRITE | FAST, getdel));
