@@ -1,11 +1,12 @@
-//! Routing one connection's read batch: run what this core owns in place, gather what other cores
-//! own into one envelope per core, and put every reply back in request order.
+//! Routing one connection's read batch: run what this core owns in place, append what other cores
+//! own to this core's outbox (one envelope per owner per loop turn, shared by every connection),
+//! and put every reply back in request order.
 //!
 //! Replies are written straight into the connection's output buffer until the first command that
 //! must wait for another core; from then on, each command's reply gets a slot (bytes in a scratch
 //! buffer, a forwarded reply, or a merge of several shards' parts) and the slots are assembled in
-//! order once the owners answer. Per-shard order is the request order, because each shard receives
-//! its commands of the batch in one envelope, in order.
+//! order once the owners answer. Per-shard order is the request order, because a connection's
+//! commands for one shard sit contiguously, in order, in one envelope.
 
 use crate::cmd::{
     self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session,
@@ -275,13 +276,8 @@ impl Dispatcher {
         });
     }
 
-    /// True when some replies wait on other cores.
-    pub fn has_deferred(&self) -> bool {
-        self.deferred
-    }
-
-    /// Sends each involved core its envelope, waits for the answers, and writes every deferred
-    /// reply into `out` in request order.
+    /// Waits for this turn's envelopes to the involved cores to be answered, then writes every
+    /// deferred reply into `out` in request order.
     pub async fn finish(&mut self, core: &Rc<Core>, out: &mut Reply) {
         if !self.deferred {
             return;
