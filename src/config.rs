@@ -43,9 +43,28 @@ pub struct Config {
     #[arg(long, default_value_t = 256)]
     pub io_memory_kb: usize,
 
+    /// Save points, as Redis's `save`: "<seconds> <changes> ..." pairs; BGSAVE runs when at
+    /// least <changes> writes happened and <seconds> passed since the last save. "" disables
+    /// them (SAVE/BGSAVE still work); when set, SIGTERM/SHUTDOWN save before exiting.
+    #[arg(long, default_value = crate::persist::DEFAULT_SAVE)]
+    pub save: String,
+
+    /// Compress strings longer than 20 bytes with LZF in snapshots (Redis's `rdbcompression`).
+    #[arg(long, default_value = "yes", value_parser = parse_yes_no, action = clap::ArgAction::Set)]
+    pub rdbcompression: bool,
+
     /// Active expiry frequency (Redis's `hz`): sweeps per second per shard.
     #[arg(long, default_value_t = 10)]
     pub hz: u32,
+}
+
+/// Redis's boolean settings are spelled yes/no.
+fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
 }
 
 impl Config {
@@ -70,7 +89,6 @@ impl Config {
             ("databases", self.databases.to_string()),
             ("loglevel", self.loglevel.clone()),
             ("hz", self.hz.to_string()),
-            ("save", String::new()),
             ("appendonly", "no".into()),
             ("maxmemory", "0".into()),
             ("maxmemory-policy", "noeviction".into()),

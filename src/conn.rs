@@ -64,11 +64,29 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         let parsed = parse_requests(&inbuf[start..end], &mut batch);
         start += parsed.consumed;
         needed = parsed.needed;
+        if core.paused.get() > 0 && !core.wait_unpaused().await {
+            break;
+        }
         core.tick();
         for argv in batch.iter() {
-            if router.dispatch(&core, &mut session, argv, &mut out) == Flow::Close {
-                close = true;
-                break;
+            match router.dispatch(&core, &mut session, argv, &mut out) {
+                Flow::Continue => {}
+                Flow::Close => {
+                    close = true;
+                    break;
+                }
+                Flow::Server(c) => {
+                    // Everything before it has replied (and so is applied) first.
+                    router.finish(&core, &mut out).await;
+                    let flow =
+                        crate::cmd::server::run(&core, &mut session, c, argv, &mut out).await;
+                    if flow == Flow::Close || (core.paused.get() > 0 && !core.wait_unpaused().await)
+                    {
+                        close = true;
+                        break;
+                    }
+                    core.tick();
+                }
             }
         }
         router.finish(&core, &mut out).await;

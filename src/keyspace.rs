@@ -879,28 +879,41 @@ pub struct Keyspace {
     rng: fastrand::Rng,
     /// DB the next active cycle starts with (round-robin, like Redis's `current_db`).
     expire_next_db: usize,
+    /// Changes since start-up (Redis's `server.dirty`): save points and INFO persistence.
+    dirty: u64,
+    /// The point-in-time snapshot being written, if any (BGSAVE/SAVE). See [`Snapshot`].
+    snap: Option<Box<Snapshot>>,
 }
 
 /// Finds `key` and applies lazy expiry: a key past its deadline is deleted (and counted) and
 /// reported absent. Takes the table and index separately so the result borrows only the table.
+/// With `write`, a running snapshot first saves the entry as it is (copy-before-write); a lazy
+/// deletion is a write too.
+#[allow(clippy::too_many_arguments)]
+#[inline]
 fn find_live<'a>(
     table: &'a mut HashTable<Entry>,
     expires: &mut Expires,
     stats: &mut KeyspaceStats,
+    snap: &mut Option<Box<Snapshot>>,
+    dbi: usize,
     h: u64,
     key: &[u8],
     now_ms: i64,
+    write: bool,
 ) -> Option<&'a mut Entry> {
     let entry = table.find_entry(h, |e| e.key() == key).ok()?;
-    if entry.get().has_ttl() {
-        if let Some((idx, _, &when)) = expires.get_full(key) {
-            if now_ms > when {
-                entry.remove();
-                expires.swap_remove_index(idx);
-                stats.expired_keys += 1;
-                return None;
-            }
+    let expired = entry.get().has_ttl() && matches!(expires.get(key), Some(&when) if now_ms > when);
+    if let Some(s) = snap {
+        if write || expired {
+            s.before_write(dbi, entry.bucket_index(), entry.get(), expires);
         }
+    }
+    if expired {
+        entry.remove();
+        expires.swap_remove(key);
+        stats.expired_keys += 1;
+        return None;
     }
     Some(entry.into_mut())
 }
@@ -914,6 +927,8 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             rng: fastrand::Rng::new(),
             expire_next_db: 0,
+            dirty: 0,
+            snap: None,
         }
     }
 
@@ -951,9 +966,12 @@ impl Keyspace {
             &mut d.table,
             &mut d.expires,
             &mut self.stats,
+            &mut self.snap,
+            db,
             h,
             key,
             now_ms,
+            false,
         );
         match found {
             Some(e) => {
@@ -972,35 +990,56 @@ impl Keyspace {
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Slot> {
         let h = self.hash(key);
         let d = &mut self.dbs[db];
+        let e = find_live(
+            &mut d.table,
+            &mut d.expires,
+            &mut self.stats,
+            &mut self.snap,
+            db,
+            h,
+            key,
+            now_ms,
+            true,
+        )?;
+        self.dirty += 1;
+        Some(&mut e.val)
+    }
+
+    /// Does `key` exist (not expired)? Lazy expiry, no stats, and not a write.
+    pub fn contains(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        let h = self.hash(key);
+        let d = &mut self.dbs[db];
         find_live(
             &mut d.table,
             &mut d.expires,
             &mut self.stats,
+            &mut self.snap,
+            db,
             h,
             key,
             now_ms,
+            false,
         )
-        .map(|e| &mut e.val)
-    }
-
-    /// Does `key` exist (not expired)? A write-style lookup: lazy expiry, no stats.
-    pub fn contains(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
-        self.lookup_write(db, key, now_ms).is_some()
+        .is_some()
     }
 
     /// Sets `key` to `val` (creating or overwriting, whatever the old type), with `ttl` deciding
     /// what happens to its expiry. An expired old key counts as absent (so `Keep` keeps nothing).
     pub fn set(&mut self, db: usize, key: &[u8], val: Value, ttl: Ttl, now_ms: i64) {
         let h = self.hash(key);
+        self.dirty += 1;
         let hasher = &self.hasher;
         let d = &mut self.dbs[db];
         match find_live(
             &mut d.table,
             &mut d.expires,
             &mut self.stats,
+            &mut self.snap,
+            db,
             h,
             key,
             now_ms,
+            true,
         ) {
             Some(e) => {
                 e.val.set(val);
@@ -1019,11 +1058,21 @@ impl Keyspace {
                 }
             }
             None => {
+                if let Some(s) = &mut self.snap {
+                    // A full table rehashes on insert, moving entries the scan has not reached:
+                    // finish this DB's share of the snapshot first.
+                    if d.table.len() == d.table.capacity() {
+                        s.finish_db(db, &d.table, &d.expires);
+                    }
+                }
                 if let Ttl::At(when) = ttl {
                     set_deadline(&mut d.expires, key, when);
                 }
                 let e = Entry::new(key, val, matches!(ttl, Ttl::At(_)));
-                d.table.insert_unique(h, e, |e| hasher.hash_one(e.key()));
+                let at = d.table.insert_unique(h, e, |e| hasher.hash_one(e.key()));
+                if let Some(s) = &mut self.snap {
+                    s.dbs[db].mark(at.bucket_index());
+                }
             }
         }
     }
@@ -1034,6 +1083,9 @@ impl Keyspace {
         let h = self.hash(key);
         let d = &mut self.dbs[db];
         let entry = d.table.find_entry(h, |e| e.key() == key).ok()?;
+        if let Some(s) = &mut self.snap {
+            s.before_write(db, entry.bucket_index(), entry.get(), &d.expires);
+        }
         let (e, _) = entry.remove();
         if e.has_ttl() {
             if let Some((_, _, when)) = d.expires.swap_remove_full(key) {
@@ -1043,6 +1095,7 @@ impl Keyspace {
                 }
             }
         }
+        self.dirty += 1;
         Some(e.into_value())
     }
 
@@ -1061,13 +1114,17 @@ impl Keyspace {
     pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) -> bool {
         let h = self.hash(key);
         let d = &mut self.dbs[db];
-        match d.table.find_mut(h, |e| e.key() == key) {
-            Some(e) => {
-                e.set_has_ttl(true);
+        match d.table.find_entry(h, |e| e.key() == key) {
+            Ok(mut entry) => {
+                if let Some(s) = &mut self.snap {
+                    s.before_write(db, entry.bucket_index(), entry.get(), &d.expires);
+                }
+                entry.get_mut().set_has_ttl(true);
                 set_deadline(&mut d.expires, key, when_ms);
+                self.dirty += 1;
                 true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 
@@ -1075,10 +1132,14 @@ impl Keyspace {
     pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
         let h = self.hash(key);
         let d = &mut self.dbs[db];
-        match d.table.find_mut(h, |e| e.key() == key) {
-            Some(e) if e.has_ttl() => {
-                e.set_has_ttl(false);
+        match d.table.find_entry(h, |e| e.key() == key) {
+            Ok(mut entry) if entry.get().has_ttl() => {
+                if let Some(s) = &mut self.snap {
+                    s.before_write(db, entry.bucket_index(), entry.get(), &d.expires);
+                }
+                entry.get_mut().set_has_ttl(false);
                 d.expires.swap_remove(key);
+                self.dirty += 1;
                 true
             }
             _ => false,
@@ -1107,7 +1168,12 @@ impl Keyspace {
 
     /// Empties one DB and frees its tables; returns how many keys it held.
     pub fn clear(&mut self, db: usize) -> usize {
-        let n = self.dbs[db].table.len();
+        let d = &self.dbs[db];
+        if let Some(s) = &mut self.snap {
+            s.finish_db(db, &d.table, &d.expires);
+        }
+        let n = d.table.len();
+        self.dirty += n as u64;
         self.dbs[db] = Db::new();
         n
     }
@@ -1141,6 +1207,10 @@ impl Keyspace {
     /// Gives back memory after mass deletion: shrinks tables filled below 1/8 (Redis resizes
     /// below 10%). O(n) per table shrunk, so call it from the periodic timer, not per command.
     pub fn shrink_sparse(&mut self) {
+        if self.snap.is_some() {
+            // Shrinking rehashes; a running snapshot's scan relies on entries staying put.
+            return;
+        }
         let hasher = &self.hasher;
         for d in &mut self.dbs {
             if d.table.capacity() > 64 && d.table.len() * 8 < d.table.capacity() {
@@ -1196,6 +1266,9 @@ impl Keyspace {
                     if now_ms > when {
                         let h = self.hasher.hash_one(k.as_slice());
                         if let Ok(e) = d.table.find_entry(h, |e| e.key() == k.as_slice()) {
+                            if let Some(s) = &mut self.snap {
+                                s.before_write(dbi, e.bucket_index(), e.get(), &d.expires);
+                            }
                             e.remove();
                         }
                         d.expires.swap_remove_index(idx);
@@ -1240,6 +1313,229 @@ impl Keyspace {
         self.stats.expired_stale_perc = current * 0.05 + self.stats.expired_stale_perc * 0.95;
         out
     }
+}
+
+impl Keyspace {
+    /// Changes since start-up (Redis's `server.dirty`).
+    pub fn dirty(&self) -> u64 {
+        self.dirty
+    }
+
+    /// Inserts a key read from a snapshot at start-up. False if the key is already there (a
+    /// corrupt file); does not count as a change.
+    pub fn load_insert(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        val: Value,
+        expire_ms: Option<i64>,
+    ) -> bool {
+        let h = self.hash(key);
+        let hasher = &self.hasher;
+        let d = &mut self.dbs[db];
+        if d.table.find(h, |e| e.key() == key).is_some() {
+            return false;
+        }
+        if let Some(when) = expire_ms {
+            set_deadline(&mut d.expires, key, when);
+        }
+        let e = Entry::new(key, val, expire_ms.is_some());
+        d.table.insert_unique(h, e, |e| hasher.hash_one(e.key()));
+        true
+    }
+
+    /// Makes room for `additional` more keys in `db` (start-up load, from RDB's size hints).
+    pub fn reserve(&mut self, db: usize, additional: usize) {
+        let hasher = &self.hasher;
+        self.dbs[db]
+            .table
+            .reserve(additional, |e| hasher.hash_one(e.key()));
+    }
+
+    /// Whether a snapshot is being written.
+    pub fn snapshot_active(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// Starts a point-in-time snapshot into `sink`: from now on every entry is handed to the sink
+    /// exactly once, as it is at this instant, whatever writes follow. O(buckets / 64) to set up.
+    ///
+    /// Why copy-before-write and not a copy: cloning 1M keys would stall the shard for tens of
+    /// milliseconds and double its memory; instead the scan walks table buckets in order, and a
+    /// write that reaches an entry the scan has not passed saves it first. That works because a
+    /// hash table only moves entries when it rehashes, and a rehash is preceded by finishing the
+    /// DB's share (see [`Keyspace::set`]); shrinking waits until the snapshot ends.
+    pub fn snapshot_begin(&mut self, sink: Box<dyn SnapshotSink>) {
+        assert!(self.snap.is_none(), "one snapshot at a time");
+        let dbs = self
+            .dbs
+            .iter()
+            .map(|d| DbSnap {
+                next: 0,
+                done: if d.table.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![0; d.table.num_buckets().div_ceil(64)]
+                },
+                finished: d.table.is_empty(),
+                keys: d.table.len() as u64,
+                volatile: d.expires.len() as u64,
+            })
+            .collect();
+        self.snap = Some(Box::new(Snapshot {
+            dbs,
+            cur: 0,
+            sink,
+            early: 0,
+        }));
+    }
+
+    /// Advances the snapshot's scan until the sink's output holds at least `budget_bytes` or a
+    /// bounded number of buckets was scanned. Returns true once every entry has been handed over.
+    pub fn snapshot_step(&mut self, budget_bytes: usize) -> bool {
+        const MAX_BUCKETS: usize = 64 * 1024;
+        let Some(s) = &mut self.snap else {
+            return true;
+        };
+        let mut scanned = 0;
+        while s.cur < self.dbs.len() {
+            let dbi = s.cur;
+            let d = &self.dbs[dbi];
+            let ds = &mut s.dbs[dbi];
+            if ds.finished {
+                s.cur += 1;
+                continue;
+            }
+            if ds.next == 0 {
+                s.sink.begin_db(dbi, ds.keys, ds.volatile);
+            }
+            let nb = d.table.num_buckets();
+            while ds.next < nb {
+                let b = ds.next;
+                ds.next += 1;
+                scanned += 1;
+                if ds.done[b / 64] & (1 << (b % 64)) == 0 {
+                    if let Some(e) = d.table.get_bucket(b) {
+                        emit(&mut *s.sink, dbi, e, &d.expires);
+                    }
+                }
+                if scanned >= MAX_BUCKETS || s.sink.output().len() >= budget_bytes {
+                    return false;
+                }
+            }
+            ds.finished = true;
+            ds.done = Vec::new();
+            s.cur += 1;
+        }
+        true
+    }
+
+    /// The running snapshot's encoded bytes not yet taken (the writer drains it between steps).
+    pub fn snapshot_output(&mut self) -> Option<&mut Vec<u8>> {
+        self.snap.as_mut().map(|s| s.sink.output())
+    }
+
+    /// Ends the snapshot (complete or abandoned) and hands back its sink.
+    pub fn snapshot_end(&mut self) -> Option<Box<dyn SnapshotSink>> {
+        self.snap.take().map(|s| s.sink)
+    }
+
+    /// Entries the running snapshot saved ahead of its scan because a write reached them first.
+    pub fn snapshot_early(&self) -> u64 {
+        self.snap.as_ref().map_or(0, |s| s.early)
+    }
+}
+
+/// Receives a snapshot's entries: the RDB encoder when saving, a collector in tests.
+pub trait SnapshotSink: Send {
+    /// The scan reached `db`, which held `keys` keys (`volatile` with a TTL) when the snapshot
+    /// began (RDB's RESIZEDB hint). Entries of `db` may have come earlier, out of scan order.
+    fn begin_db(&mut self, db: usize, keys: u64, volatile: u64);
+    /// One key as it was when the snapshot began. Keys past their deadline are included.
+    fn entry(&mut self, db: usize, key: &[u8], val: &Value, expire_ms: Option<i64>);
+    /// Encoded bytes not yet taken by the writer.
+    fn output(&mut self) -> &mut Vec<u8>;
+    /// Entries received so far.
+    fn entries(&self) -> u64;
+}
+
+/// One DB's progress in a snapshot.
+struct DbSnap {
+    /// Buckets below `next` have been scanned.
+    next: usize,
+    /// Buckets at or above `next` already dealt with out of order: their entry was saved before a
+    /// write, or was created after the snapshot began. One bit per bucket.
+    done: Vec<u64>,
+    finished: bool,
+    keys: u64,
+    volatile: u64,
+}
+
+impl DbSnap {
+    #[inline]
+    fn pending(&self, b: usize) -> bool {
+        !self.finished && b >= self.next && self.done[b / 64] & (1 << (b % 64)) == 0
+    }
+
+    #[inline]
+    fn mark(&mut self, b: usize) {
+        if !self.finished && b >= self.next {
+            self.done[b / 64] |= 1 << (b % 64);
+        }
+    }
+}
+
+/// A running point-in-time snapshot of one keyspace (see [`Keyspace::snapshot_begin`]).
+struct Snapshot {
+    dbs: Vec<DbSnap>,
+    /// The DB the scan is in.
+    cur: usize,
+    sink: Box<dyn SnapshotSink>,
+    early: u64,
+}
+
+impl Snapshot {
+    /// Called before an entry at `bucket` of `dbi` changes or goes: saves it if the scan has not.
+    #[inline]
+    fn before_write(&mut self, dbi: usize, bucket: usize, e: &Entry, expires: &Expires) {
+        let ds = &mut self.dbs[dbi];
+        if ds.pending(bucket) {
+            ds.done[bucket / 64] |= 1 << (bucket % 64);
+            self.early += 1;
+            emit(&mut *self.sink, dbi, e, expires);
+        }
+    }
+
+    /// Saves every entry of `dbi` the scan has not reached, before the table rehashes or clears.
+    fn finish_db(&mut self, dbi: usize, table: &HashTable<Entry>, expires: &Expires) {
+        let ds = &mut self.dbs[dbi];
+        if ds.finished {
+            return;
+        }
+        if ds.next == 0 {
+            self.sink.begin_db(dbi, ds.keys, ds.volatile);
+        }
+        for b in ds.next..table.num_buckets() {
+            if ds.done[b / 64] & (1 << (b % 64)) == 0 {
+                if let Some(e) = table.get_bucket(b) {
+                    emit(&mut *self.sink, dbi, e, expires);
+                }
+            }
+        }
+        ds.next = table.num_buckets();
+        ds.finished = true;
+        ds.done = Vec::new();
+    }
+}
+
+#[inline]
+fn emit(sink: &mut dyn SnapshotSink, dbi: usize, e: &Entry, expires: &Expires) {
+    let when = if e.has_ttl() {
+        expires.get(e.key()).copied()
+    } else {
+        None
+    };
+    sink.entry(dbi, e.key(), &e.val.0, when);
 }
 
 fn set_deadline(expires: &mut Expires, key: &[u8], when: i64) {
@@ -1559,5 +1855,157 @@ mod tests {
         ks.set(0, b"a", Value::string(b"1"), Ttl::Clear, 0);
         let st = ks.active_expire_cycle(10, ExpireBudget::keys(100));
         assert_eq!(st, ExpireCycleStats::default());
+    }
+
+    type Saved = (usize, Vec<u8>, String, Option<i64>);
+
+    /// Collects what a snapshot hands over, to compare with the state it began from.
+    #[derive(Default)]
+    struct Collect {
+        got: std::sync::Arc<std::sync::Mutex<Vec<Saved>>>,
+        out: Vec<u8>,
+    }
+
+    impl SnapshotSink for Collect {
+        fn begin_db(&mut self, _db: usize, _keys: u64, _volatile: u64) {}
+        fn entry(&mut self, db: usize, key: &[u8], val: &Value, expire_ms: Option<i64>) {
+            self.got
+                .lock()
+                .unwrap()
+                .push((db, key.to_vec(), format!("{val:?}"), expire_ms));
+            self.out.extend_from_slice(&[0; 16]);
+        }
+        fn output(&mut self) -> &mut Vec<u8> {
+            &mut self.out
+        }
+        fn entries(&self) -> u64 {
+            self.got.lock().unwrap().len() as u64
+        }
+    }
+
+    type Image = std::collections::BTreeMap<(usize, Vec<u8>), (String, Option<i64>)>;
+
+    fn image(ks: &Keyspace) -> Image {
+        let mut m = Image::new();
+        for db in 0..ks.databases() {
+            for (k, v, w) in ks.iter(db) {
+                m.insert((db, k.to_vec()), (format!("{v:?}"), w));
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn snapshot_is_point_in_time_under_writes() {
+        for seed in 0..20u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut ks = Keyspace::with_seed(3, seed);
+            let n = rng.usize(0..3000);
+            for i in 0..n {
+                let k = format!("k{}", rng.usize(0..4000));
+                let ttl = if i % 5 == 0 {
+                    Ttl::At(1_000 + i as i64)
+                } else {
+                    Ttl::Clear
+                };
+                let v = if i % 7 == 0 {
+                    Value::list(
+                        (0..3)
+                            .map(|j| SmallBytes::new(format!("e{j}").as_bytes()))
+                            .collect(),
+                    )
+                } else {
+                    Value::string(format!("v{i}").as_bytes())
+                };
+                ks.set(rng.usize(0..3), k.as_bytes(), v, ttl, 0);
+            }
+            let before = image(&ks);
+            let sink = Collect::default();
+            let got = sink.got.clone();
+            ks.snapshot_begin(Box::new(sink));
+            let mut now = 0;
+            let mut done = false;
+            let mut rounds = 0;
+            while !done {
+                rounds += 1;
+                for _ in 0..rng.usize(0..200) {
+                    let db = rng.usize(0..3);
+                    let k = format!("k{}", rng.usize(0..8000));
+                    match rng.u8(0..10) {
+                        0..=2 => ks.set(db, k.as_bytes(), Value::string(b"new"), Ttl::Keep, now),
+                        3 => {
+                            ks.remove(db, k.as_bytes(), now);
+                        }
+                        4 => {
+                            if let Some(slot) = ks.lookup_write(db, k.as_bytes(), now) {
+                                if let Some(l) = slot.as_list_mut() {
+                                    l.push_back(SmallBytes::new(b"pushed"));
+                                } else {
+                                    slot.append(b"+");
+                                }
+                            }
+                        }
+                        5 => {
+                            ks.set_expire(db, k.as_bytes(), 5_000);
+                        }
+                        6 => {
+                            ks.persist(db, k.as_bytes());
+                        }
+                        7 => {
+                            now += 50;
+                            ks.active_expire_cycle(now, ExpireBudget::keys(50));
+                            ks.lookup_read(db, k.as_bytes(), now);
+                        }
+                        8 => {
+                            if rng.u8(0..30) == 0 {
+                                ks.clear(db);
+                            }
+                        }
+                        _ => {
+                            ks.shrink_sparse();
+                        }
+                    }
+                }
+                done = ks.snapshot_step(rng.usize(16..4096));
+                ks.snapshot_output().unwrap().clear();
+                assert!(rounds < 100_000);
+            }
+            ks.snapshot_end().unwrap();
+            let mut after = Image::new();
+            for (db, k, v, w) in got.lock().unwrap().iter() {
+                let dup = after.insert((*db, k.clone()), (v.clone(), *w));
+                assert!(dup.is_none(), "seed {seed}: key saved twice: {k:?}");
+            }
+            assert_eq!(before, after, "seed {seed}");
+            assert!(!ks.snapshot_active());
+        }
+    }
+
+    #[test]
+    fn snapshot_survives_table_growth() {
+        let mut ks = Keyspace::new(1);
+        for i in 0..1000 {
+            ks.set(0, format!("a{i}").as_bytes(), Value::int(i), Ttl::Clear, 0);
+        }
+        let before = image(&ks);
+        let sink = Collect::default();
+        let got = sink.got.clone();
+        ks.snapshot_begin(Box::new(sink));
+        assert!(!ks.snapshot_step(64));
+        // Enough inserts to rehash the table several times mid-scan.
+        for i in 0..20_000 {
+            ks.set(0, format!("b{i}").as_bytes(), Value::int(i), Ttl::Clear, 0);
+            ks.remove(0, format!("a{}", i % 1000).as_bytes(), 0);
+        }
+        while !ks.snapshot_step(64) {}
+        ks.snapshot_end();
+        let after: Image = got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(db, k, v, w)| ((*db, k.clone()), (v.clone(), *w)))
+            .collect();
+        assert_eq!(got.lock().unwrap().len(), 1000);
+        assert_eq!(before, after);
     }
 }

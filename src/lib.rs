@@ -23,7 +23,10 @@
 //! | key ownership (`shard_of`), the per-core `Core`, forwarded batches | `shard.rs` |
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
 //! | one connection's loop | `conn.rs` |
-//! | executors, mesh, listeners, ready line, shutdown | `server.rs` |
+//! | executors, meshes, listeners, ready line, shutdown | `server.rs` |
+//! | SAVE/BGSAVE snapshots, manifest, start-up load | `persist/` |
+//! | RDB format (Redis 7.0, v10): records, strings, lists, LZF, CRC-64 | `rdb.rs` |
+//! | server-wide commands (SAVE, BGSAVE, SHUTDOWN, INFO, LASTSAVE) | `cmd/server.rs` |
 //!
 //! Invariants:
 //! - Command functions are synchronous: no shard borrow is ever held across an `.await`.
@@ -36,6 +39,8 @@ pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod keyspace;
+pub mod persist;
+pub mod rdb;
 pub mod resp;
 pub mod router;
 pub mod server;

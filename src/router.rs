@@ -48,6 +48,9 @@ pub enum Flow {
     Continue,
     /// QUIT (or a fatal condition): stop reading; close after writing what is buffered.
     Close,
+    /// A server-wide command (`Handler::Server`): the connection finishes the batch so far, then
+    /// runs it.
+    Server(crate::cmd::server::ServerCmd),
 }
 
 /// Per-connection routing state, reused across batches (no allocation per request once warm).
@@ -94,6 +97,7 @@ impl Dispatcher {
     ) -> Flow {
         out.proto = session.proto;
         self.scratch.proto = session.proto;
+        core.total_commands.set(core.total_commands.get() + 1);
         let Some(idx) = cmd::lookup(argv.get(0)) else {
             self.local(out, |r| unknown_command_error(argv, r));
             return Flow::Continue;
@@ -109,6 +113,7 @@ impl Dispatcher {
                 let mut ctx = ConnCtx {
                     session,
                     config: &core.config,
+                    shared: &core.shared,
                     port: core.port.get(),
                     nshards: core.nshards,
                 };
@@ -117,6 +122,7 @@ impl Dispatcher {
                     return Flow::Close;
                 }
             }
+            (Handler::Server(c), _) => return Flow::Server(c),
             (Handler::Shard(_), Route::Local) => self.run_here(core, idx, db, argv, out),
             (Handler::Shard(_), Route::Key) => {
                 let owner = shard_of(argv.get(1), core.nshards);

@@ -6,7 +6,9 @@
 
 use crate::config::Config;
 use crate::conn;
-use crate::shard::{spawn_forward_loops, Core, Envelope};
+use crate::keyspace::Keyspace;
+use crate::persist;
+use crate::shard::{spawn_forward_loops, Core, Ctrl, Envelope, Shared};
 use futures_lite::FutureExt;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::net::TcpListener;
@@ -19,13 +21,15 @@ use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// glommio refuses to start an executor when the memlock soft limit is below this.
 const GLOMMIO_MIN_MEMLOCK: u64 = 512 * 1024;
 /// Capacity of each cross-core queue (envelopes, each carrying a whole batch).
 const MESH_CAPACITY: usize = 1024;
+/// Capacity of each control-plane queue (a handful of messages per save or INFO).
+const CTRL_CAPACITY: usize = 64;
 /// How long shutdown waits for connections to finish their in-flight replies.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -62,19 +66,57 @@ pub fn run(config: Config) -> Result<(), StartError> {
         .min((memlock / (nshards as u64 * 4)) as usize)
         .max(64 * 1024);
 
+    if config.dbfilename.is_empty() || config.dbfilename.contains('/') {
+        return Err(StartError(format!(
+            "--dbfilename must be a file name, not a path (got \"{}\"); use --dir for the directory",
+            config.dbfilename
+        )));
+    }
+    if !config.dir.is_dir() {
+        return Err(StartError(format!(
+            "--dir {}: no such directory (create it, or point --dir at an existing one)",
+            config.dir.display()
+        )));
+    }
+    persist::parse_save_params(&config.save)
+        .map_err(|e| StartError(format!("invalid --save \"{}\": {e}", config.save)))?;
+
     let addr = resolve(&config.bind, config.port)?;
     if config.port != 0 {
         probe_port_free(addr)?;
     }
 
-    let shutdown = Arc::new(AtomicBool::new(false));
+    let signal = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, shutdown.clone())
+        signal_hook::flag::register(sig, signal.clone())
             .map_err(|e| StartError(format!("cannot install signal handler: {e}")))?;
     }
 
+    // The snapshot loads before any client can connect; a bad file stops start-up here.
+    let loaded = persist::load(&config, nshards)
+        .map_err(|e| StartError(format!("cannot load the snapshot: {e}")))?;
+    if loaded.manifest.is_some() || loaded.keys + loaded.expired > 0 {
+        tracing::info!(
+            "DB loaded from {}: {} keys in {} ms ({} expired keys skipped)",
+            loaded.source,
+            loaded.keys,
+            loaded.millis,
+            loaded.expired
+        );
+    }
+    let shared = Arc::new(Shared::new(nshards, &config, signal));
+    {
+        let mut st = shared.persist();
+        st.current = loaded.manifest;
+        st.loaded_keys = loaded.keys;
+        st.loaded_expired = loaded.expired;
+    }
+    let keyspaces: Arc<Mutex<Vec<Option<Keyspace>>>> =
+        Arc::new(Mutex::new(loaded.keyspaces.into_iter().map(Some).collect()));
+
     let config = Arc::new(config);
     let mesh: MeshBuilder<Envelope, _> = MeshBuilder::full(nshards, MESH_CAPACITY);
+    let ctrl_mesh: MeshBuilder<Ctrl, _> = MeshBuilder::full(nshards, CTRL_CAPACITY);
     let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded::<Ctl>();
     let drained = Arc::new(AtomicUsize::new(0));
     let mut port_txs = Vec::new();
@@ -88,9 +130,11 @@ pub fn run(config: Config) -> Result<(), StartError> {
             Placement::Fixed(cpus[i % cpus.len()])
         };
         let mesh = mesh.clone();
+        let ctrl_mesh = ctrl_mesh.clone();
         let config = config.clone();
         let ctl = ctl_tx.clone();
-        let shutdown = shutdown.clone();
+        let shared = shared.clone();
+        let keyspaces = keyspaces.clone();
         let drained = drained.clone();
         let t = std::thread::Builder::new()
             .name(format!("shard-{i}"))
@@ -106,9 +150,17 @@ pub fn run(config: Config) -> Result<(), StartError> {
                         return;
                     }
                 };
-                ex.run(shard_main(
-                    nshards, config, mesh, addr, port_rx, ctl, shutdown, drained,
-                ));
+                ex.run(shard_main(Boot {
+                    config,
+                    shared,
+                    keyspaces,
+                    mesh,
+                    ctrl_mesh,
+                    addr,
+                    port_rx,
+                    ctl,
+                    drained,
+                }));
             })
             .map_err(|e| StartError(format!("cannot start shard thread: {e}")))?;
         threads.push(t);
@@ -153,33 +205,70 @@ pub fn run(config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// The life of one executor: join the mesh, bind, serve until shutdown, drain.
-#[allow(clippy::too_many_arguments)]
-async fn shard_main(
-    nshards: usize,
+/// What one executor starts from.
+struct Boot {
     config: Arc<Config>,
+    shared: Arc<Shared>,
+    keyspaces: Arc<Mutex<Vec<Option<Keyspace>>>>,
     mesh: MeshBuilder<Envelope, glommio::channels::channel_mesh::Full>,
+    ctrl_mesh: MeshBuilder<Ctrl, glommio::channels::channel_mesh::Full>,
     addr: SocketAddr,
     port_rx: crossbeam_channel::Receiver<u16>,
     ctl: crossbeam_channel::Sender<Ctl>,
-    shutdown: Arc<AtomicBool>,
     drained: Arc<AtomicUsize>,
-) {
-    let (peers, receivers) = if nshards > 1 {
-        match mesh.join().await {
-            Ok((s, r)) => (Some(s), Some(r)),
+}
+
+/// The life of one executor: join the meshes, take its loaded keyspace, bind, serve until
+/// shutdown, drain.
+async fn shard_main(b: Boot) {
+    let Boot {
+        config,
+        shared,
+        keyspaces,
+        mesh,
+        ctrl_mesh,
+        addr,
+        port_rx,
+        ctl,
+        drained,
+    } = b;
+    let nshards = shared.nshards;
+    let (peers, receivers, ctrl, ctrl_rx) = if nshards > 1 {
+        // Peer ids follow executor ids, so both meshes number the shards the same way.
+        let joined = match mesh.join().await {
+            Ok(p) => ctrl_mesh.join().await.map(|c| (p, c)),
+            Err(e) => Err(e),
+        };
+        match joined {
+            Ok(((s, r), (cs, cr))) => (Some(s), Some(r), Some(cs), Some(cr)),
             Err(e) => {
                 let _ = ctl.send(Ctl::Failed(format!("cannot join the shard mesh: {e}")));
                 return;
             }
         }
     } else {
-        (None, None)
+        (None, None, None, None)
     };
     let id = peers.as_ref().map(|p| p.peer_id()).unwrap_or(0);
-    let core = Rc::new(Core::new(id, nshards, config.clone(), peers));
+    let ks = keyspaces
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(id)
+        .and_then(Option::take)
+        .unwrap_or_else(|| Keyspace::new(config.databases));
+    let core = Rc::new(Core::new(
+        id,
+        config.clone(),
+        shared.clone(),
+        ks,
+        peers,
+        ctrl,
+    ));
     if let Some(r) = receivers {
         spawn_forward_loops(&core, r);
+    }
+    if let Some(r) = ctrl_rx {
+        persist::spawn_ctrl_loops(&core, r);
     }
 
     let port = if id == 0 {
@@ -207,15 +296,19 @@ async fn shard_main(
     });
 
     spawn_active_expiry(&core);
+    if id == 0 {
+        persist::spawn_save_cron(&core);
+        spawn_signal_watcher(&core);
+    }
 
     let conns: Rc<RefCell<HashMap<u64, RawFd>>> = Rc::new(RefCell::new(HashMap::new()));
     // Shutdown watcher: closes the listener and every connection's read side, so accept and reads
     // end while replies already in flight are still written.
     {
         let conns = conns.clone();
-        let shutdown = shutdown.clone();
+        let shared = shared.clone();
         glommio::spawn_local(async move {
-            while !shutdown.load(Ordering::Relaxed) {
+            while !shared.is_stopping() {
                 glommio::timer::sleep(Duration::from_millis(50)).await;
             }
             // SAFETY: plain syscalls on descriptors this executor owns and keeps open.
@@ -230,11 +323,11 @@ async fn shard_main(
     }
 
     let mut next_conn = 0u64;
-    while !shutdown.load(Ordering::Relaxed) {
+    while !shared.is_stopping() {
         let stream = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
-                if shutdown.load(Ordering::Relaxed) {
+                if shared.is_stopping() {
                     break;
                 }
                 // EMFILE and friends: back off briefly instead of spinning.
@@ -248,6 +341,9 @@ async fn shard_main(
         conns.borrow_mut().insert(key, stream.as_raw_fd());
         let core = core.clone();
         let conns2 = conns.clone();
+        let core2 = core.clone();
+        core.connected.set(core.connected.get() + 1);
+        core.total_connections.set(core.total_connections.get() + 1);
         glommio::spawn_local(async move {
             // A bug while serving one client closes that client (the stream drops during the
             // unwind); the shard keeps serving everyone else.
@@ -258,6 +354,7 @@ async fn shard_main(
             {
                 tracing::error!("connection handler panicked; connection closed");
             }
+            core2.connected.set(core2.connected.get() - 1);
             conns2.borrow_mut().remove(&key);
         })
         .detach();
@@ -274,6 +371,26 @@ async fn shard_main(
     while drained.load(Ordering::SeqCst) < nshards && Instant::now() < deadline {
         glommio::timer::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// SIGTERM/SIGINT: shut down as SHUTDOWN without arguments does (saving first when save points
+/// are configured). If that save fails the server keeps running, as Redis does; another signal
+/// tries again.
+fn spawn_signal_watcher(core: &Rc<Core>) {
+    let core = core.clone();
+    glommio::spawn_local(crate::shard::critical("signal watcher", async move {
+        while !core.shared.is_stopping() {
+            glommio::timer::sleep(Duration::from_millis(20)).await;
+            if core.shared.signal.swap(false, Ordering::SeqCst) {
+                tracing::info!("Received a shutdown signal, scheduling shutdown...");
+                let flags = crate::cmd::server::ShutdownFlags::default();
+                if crate::cmd::server::shutdown(&core, flags).await.is_err() {
+                    tracing::warn!("SIGTERM received but errors trying to shut down the server");
+                }
+            }
+        }
+    }))
+    .detach();
 }
 
 /// Redis's active expiry: `hz` times a second, a sampling sweep bounded to a quarter of the

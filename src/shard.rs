@@ -9,8 +9,9 @@ use glommio::channels::channel_mesh::{Receivers, Senders};
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Redis Cluster's slot count: keys map to slots, slots to shards.
 pub const SLOTS: usize = 16384;
@@ -120,6 +121,73 @@ impl ReplyBatch {
     }
 }
 
+/// State every shard shares: the control plane's, touched a few times a second at most (never per
+/// command), so a mutex and atomics are fine here.
+pub struct Shared {
+    pub nshards: usize,
+    /// Snapshot settings and history (SAVE/BGSAVE, LASTSAVE, INFO persistence).
+    pub persist: Mutex<crate::persist::PersistState>,
+    /// SIGTERM/SIGINT arrived; shard 0 turns it into a shutdown (saving first when configured).
+    pub signal: Arc<AtomicBool>,
+    /// The server is stopping: listeners and client reads close, connections drain.
+    pub stopping: AtomicBool,
+    /// When the server started (unix seconds), for INFO and the initial LASTSAVE.
+    pub start_unix: i64,
+    pub started: std::time::Instant,
+}
+
+impl Shared {
+    pub fn new(nshards: usize, config: &Config, signal: Arc<AtomicBool>) -> Shared {
+        let start_unix = now_ms() / 1000;
+        Shared {
+            nshards,
+            persist: Mutex::new(crate::persist::PersistState::new(
+                config, nshards, start_unix,
+            )),
+            signal,
+            stopping: AtomicBool::new(false),
+            start_unix,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The persistence state (a poisoned lock only means a panic elsewhere; the data is plain).
+    pub fn persist(&self) -> std::sync::MutexGuard<'_, crate::persist::PersistState> {
+        self.persist.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+}
+
+/// Control-plane messages between shards (a mesh of their own, off the command path).
+pub enum Ctrl {
+    /// Hold client commands on this shard and answer once none of its forwarded ones is in
+    /// flight. Counted: each `Pause` needs a `Resume`.
+    Pause(futures_channel::oneshot::Sender<()>),
+    Resume,
+    /// Write this shard's snapshot file.
+    Snapshot {
+        job: crate::persist::SnapJob,
+        reply: futures_channel::oneshot::Sender<Result<crate::persist::ShardFile, String>>,
+    },
+    /// This shard's counters (INFO, save points).
+    Stats(futures_channel::oneshot::Sender<ShardStats>),
+}
+
+/// One shard's numbers, gathered for INFO and the save-point check.
+#[derive(Clone, Debug, Default)]
+pub struct ShardStats {
+    /// Per DB: keys, keys with a TTL, average TTL (ms).
+    pub dbs: Vec<(u64, u64, i64)>,
+    pub dirty: u64,
+    pub stats: crate::keyspace::KeyspaceStats,
+    pub connected_clients: u64,
+    pub total_connections: u64,
+    pub total_commands: u64,
+}
+
 /// Everything one core owns. Lives in an `Rc` on its executor and is never shared with another
 /// thread: other cores reach it only through `Envelope`s.
 pub struct Core {
@@ -133,24 +201,97 @@ pub struct Core {
     pub outbox: RefCell<Outbox>,
     /// The time commands of the current batch run at (read once per batch, not per command).
     now: Cell<i64>,
+    pub shared: Arc<Shared>,
+    pub ctrl: Option<Senders<Ctrl>>,
+    /// Client commands are held while this is above zero (a SAVE or shutdown in progress).
+    pub paused: Cell<u32>,
+    /// Envelopes sent to other shards and not answered yet.
+    inflight: Cell<u32>,
+    pub connected: Cell<u64>,
+    pub total_connections: Cell<u64>,
+    pub total_commands: Cell<u64>,
 }
 
 impl Core {
     pub fn new(
         id: usize,
-        nshards: usize,
         config: Arc<Config>,
+        shared: Arc<Shared>,
+        ks: Keyspace,
         peers: Option<Senders<Envelope>>,
+        ctrl: Option<Senders<Ctrl>>,
     ) -> Self {
         Core {
             id,
-            nshards,
-            ks: RefCell::new(Keyspace::new(config.databases)),
+            nshards: shared.nshards,
+            ks: RefCell::new(ks),
             config,
             port: Cell::new(0),
             peers,
-            outbox: RefCell::new(Outbox::new(nshards)),
+            outbox: RefCell::new(Outbox::new(shared.nshards)),
             now: Cell::new(now_ms()),
+            shared,
+            ctrl,
+            paused: Cell::new(0),
+            inflight: Cell::new(0),
+            connected: Cell::new(0),
+            total_connections: Cell::new(0),
+            total_commands: Cell::new(0),
+        }
+    }
+
+    /// Waits while client commands are paused (SAVE, shutdown). Returns false if the server is
+    /// stopping meanwhile: the caller must not run what it read.
+    pub async fn wait_unpaused(&self) -> bool {
+        while self.paused.get() > 0 {
+            if self.shared.is_stopping() {
+                return false;
+            }
+            glommio::timer::sleep(Duration::from_micros(250)).await;
+        }
+        true
+    }
+
+    /// Holds client commands here and waits until none of this core's forwarded commands is
+    /// queued or in flight, so every write a client was told about has been applied.
+    pub async fn pause(&self) {
+        self.paused.set(self.paused.get() + 1);
+        loop {
+            let idle = {
+                let ob = self.outbox.borrow();
+                !ob.scheduled && ob.slots.iter().all(|s| s.meta.is_empty())
+            } && self.inflight.get() == 0;
+            if idle {
+                return;
+            }
+            glommio::timer::sleep(Duration::from_micros(100)).await;
+        }
+    }
+
+    pub fn resume(&self) {
+        self.paused.set(self.paused.get().saturating_sub(1));
+    }
+
+    /// This shard's counters.
+    pub fn stats(&self) -> ShardStats {
+        let ks = self.ks.borrow();
+        ShardStats {
+            dbs: (0..ks.databases())
+                .map(|d| (ks.len(d) as u64, ks.volatile_len(d) as u64, ks.avg_ttl(d)))
+                .collect(),
+            dirty: ks.dirty(),
+            stats: ks.stats().clone(),
+            connected_clients: self.connected.get(),
+            total_connections: self.total_connections.get(),
+            total_commands: self.total_commands.get(),
+        }
+    }
+
+    /// Sends a control message to another shard (false if it is gone).
+    pub async fn send_ctrl(&self, shard: usize, msg: Ctrl) -> bool {
+        match &self.ctrl {
+            Some(c) => c.send_to(shard, msg).await.is_ok(),
+            None => false,
         }
     }
 
@@ -274,6 +415,8 @@ impl Core {
             }
         }
         let Some(peers) = &self.peers else { return };
+        // Counted from the moment they leave the outbox, so `pause` never sees a gap.
+        self.inflight.set(self.inflight.get() + taken.len() as u32);
         let mut inflight = Vec::with_capacity(taken.len());
         for (shard, batch, meta, waiters) in taken {
             let (tx, rx) = futures_channel::oneshot::channel();
@@ -285,10 +428,14 @@ impl Core {
             // A failed send drops the waiters: their connections see the shard as gone.
             if peers.send_to(shard, env).await.is_ok() {
                 inflight.push((rx, waiters));
+            } else {
+                self.inflight.set(self.inflight.get() - 1);
             }
         }
         for (rx, waiters) in inflight {
-            let Ok(mut rb) = rx.await else { continue };
+            let res = rx.await;
+            self.inflight.set(self.inflight.get() - 1);
+            let Ok(mut rb) = res else { continue };
             let mut batch = std::mem::take(&mut rb.batch);
             let mut meta = std::mem::take(&mut rb.meta);
             let rb = Rc::new(rb);

@@ -183,7 +183,7 @@ fn config(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 /// A pattern without glob characters is an exact, case-insensitive name and is echoed as the
 /// client spelled it; glob patterns match case-insensitively and report the canonical name.
 fn config_get(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    let params = ctx.config.params(ctx.port, ctx.nshards);
+    let params = all_params(ctx);
     // (reported name, index into params)
     let mut found: Vec<(Vec<u8>, usize)> = Vec::new();
     for pat in argv.tail(2) {
@@ -214,42 +214,90 @@ fn config_get(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
 }
 
-/// CONFIG SET name value [name value ...]. Settings are fixed at start-up, so a set succeeds only
-/// when every value already is the current one (clients and benchmarks commonly re-assert
-/// `save ""` or `appendonly no`); anything else is refused with Redis's error shapes.
+/// Every parameter CONFIG GET reports: the fixed ones plus the run-time settable ones.
+fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
+    let mut params = ctx.config.params(ctx.port, ctx.nshards);
+    let st = ctx.shared.persist();
+    params.push(("save", st.save_string()));
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    params.push(("rdbcompression", yes_no(st.compress)));
+    params.push(("rdbchecksum", "yes".into()));
+    params
+}
+
+/// A validated new value for a parameter that can change at run time.
+enum Settable {
+    Save(Vec<(i64, i64)>),
+    Compression(bool),
+}
+
+/// CONFIG SET name value [name value ...]. `save` and `rdbcompression` change at run time; the
+/// other settings are fixed at start-up, so setting one succeeds only when the value already is
+/// the current one (clients and benchmarks commonly re-assert `appendonly no`). All or nothing:
+/// every pair is checked before any is applied, with Redis's error shapes.
 fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     if argv.len() % 2 == 1 {
         out.error(err::SYNTAX);
         return;
     }
-    let params = ctx.config.params(ctx.port, ctx.nshards);
-    let mut refused: Option<&[u8]> = None;
+    let params = all_params(ctx);
+    let failed = |name: &[u8], why: &str, out: &mut Reply| {
+        out.error(&format!(
+            "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
+            String::from_utf8_lossy(name)
+        ));
+    };
+    let mut changes: Vec<Settable> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for j in (2..argv.len()).step_by(2) {
         let (name, value) = (argv.get(j), argv.get(j + 1));
-        match params
+        let Some((pname, cur)) = params
             .iter()
             .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        {
-            None => {
-                out.error(&format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                    String::from_utf8_lossy(name)
-                ));
+        else {
+            out.error(&format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                String::from_utf8_lossy(name)
+            ));
+            return;
+        };
+        if seen.contains(pname) {
+            failed(name, "duplicate parameter", out);
+            return;
+        }
+        seen.push(pname);
+        let text = String::from_utf8_lossy(value);
+        match *pname {
+            "save" => match crate::persist::parse_save_params(&text) {
+                Ok(p) => changes.push(Settable::Save(p)),
+                Err(why) => {
+                    failed(name, &why, out);
+                    return;
+                }
+            },
+            "rdbcompression" => match text.to_ascii_lowercase().as_str() {
+                "yes" => changes.push(Settable::Compression(true)),
+                "no" => changes.push(Settable::Compression(false)),
+                _ => {
+                    failed(name, "argument must be 'yes' or 'no'", out);
+                    return;
+                }
+            },
+            _ if !cur.as_bytes().eq_ignore_ascii_case(value) => {
+                failed(name, "changing it at run time is not supported", out);
                 return;
             }
-            Some((_, cur)) if !cur.as_bytes().eq_ignore_ascii_case(value) => {
-                refused.get_or_insert(name);
-            }
-            Some(_) => {}
+            _ => {}
         }
     }
-    match refused {
-        None => out.ok(),
-        Some(name) => out.error(&format!(
-            "ERR CONFIG SET failed (possibly related to argument '{}') - changing it at run time is not supported",
-            String::from_utf8_lossy(name)
-        )),
+    let mut st = ctx.shared.persist();
+    for c in changes {
+        match c {
+            Settable::Save(p) => st.save_params = p,
+            Settable::Compression(b) => st.compress = b,
+        }
     }
+    out.ok();
 }
 
 #[cfg(test)]
@@ -262,7 +310,7 @@ mod tests {
     use clap::Parser;
 
     fn conn(session: &mut Session, args: &[&str]) -> String {
-        let config = Config::parse_from(["redis-lite"]);
+        let config = Config::parse_from(["redis-lite", "--save", ""]);
         let batch = CmdBatch::from_args(args.iter().copied());
         let argv = batch.get(0);
         let spec = &crate::cmd::table()[crate::cmd::lookup(argv.get(0)).unwrap()];
@@ -273,9 +321,15 @@ mod tests {
             let Handler::Conn(f) = spec.handler else {
                 panic!("not a connection command")
             };
+            let shared = crate::shard::Shared::new(
+                2,
+                &config,
+                std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            );
             let mut ctx = ConnCtx {
                 session,
                 config: &config,
+                shared: &shared,
                 port: 6380,
                 nshards: 2,
             };
@@ -358,7 +412,7 @@ mod tests {
         );
         assert_eq!(c(&["CONFIG", "GET", "nonexistent"]), "*0\r\n");
         let all = c(&["CONFIG", "GET", "*"]);
-        assert!(all.starts_with("*34\r\n"), "{all}");
+        assert!(all.starts_with("*38\r\n"), "{all}");
         let db = c(&["CONFIG", "GET", "data*"]);
         assert_eq!(db, "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
         let mut s = Session {
@@ -402,6 +456,20 @@ mod tests {
         assert_eq!(
             c(&["CONFIG", "SET", "appendonly", "no", "save", ""]),
             "+OK\r\n"
+        );
+        assert_eq!(c(&["CONFIG", "SET", "save", "3600 1 300 100"]), "+OK\r\n");
+        assert_eq!(
+            c(&["CONFIG", "SET", "save", "10"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters\r\n"
+        );
+        assert_eq!(
+            c(&["CONFIG", "SET", "save", "", "save", ""]),
+            "-ERR CONFIG SET failed (possibly related to argument 'save') - duplicate parameter\r\n"
+        );
+        assert_eq!(c(&["CONFIG", "SET", "rdbcompression", "NO"]), "+OK\r\n");
+        assert_eq!(
+            c(&["CONFIG", "SET", "rdbcompression", "maybe"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'rdbcompression') - argument must be 'yes' or 'no'\r\n"
         );
         assert!(c(&["CONFIG", "SET", "appendonly", "yes"])
             .starts_with("-ERR CONFIG SET failed (possibly related to argument 'appendonly')"));

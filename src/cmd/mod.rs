@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod keys;
 pub mod list;
+pub mod server;
 pub mod string;
 
 use crate::config::Config;
@@ -85,6 +86,7 @@ pub struct Session {
 pub struct ConnCtx<'a> {
     pub session: &'a mut Session,
     pub config: &'a Config,
+    pub shared: &'a crate::shard::Shared,
     /// The port actually bound (differs from `config.port` when it was 0).
     pub port: u16,
     pub nshards: usize,
@@ -97,6 +99,9 @@ pub type ConnFn = fn(&mut ConnCtx<'_>, Argv<'_>, &mut Reply);
 pub enum Handler {
     Shard(ShardFn),
     Conn(ConnFn),
+    /// Server-wide commands that coordinate shards and wait (SAVE, INFO, SHUTDOWN): run by the
+    /// connection, in order, once every earlier reply of its batch is in.
+    Server(server::ServerCmd),
 }
 
 /// One row of the command table.
@@ -149,6 +154,7 @@ pub fn table() -> &'static [CommandSpec] {
         string::register(&mut t);
         keys::register(&mut t);
         list::register(&mut t);
+        server::register(&mut t);
         t
     })
 }
