@@ -409,7 +409,7 @@ fn quit_closes_the_connection() {
 
 #[test]
 fn config_get() {
-    let s = Server::new();
+    let s = Server::start(Opts::default().arg("--save").arg(""));
     let mut c = s.conn();
     // What redis-benchmark asks on connect.
     assert_eq!(c.cmd(&["CONFIG", "GET", "save"]), bulks(&["save", ""]));

@@ -574,6 +574,9 @@ fn start_server(who: Who, opts: &Opts, tmp: &Path, tag: &str) -> Result<Server, 
         "127.0.0.1".into(),
         "--dir".into(),
         dir.to_string_lossy().into_owned(),
+        // Same as redis-server's `--save ""`: no save points, no snapshot on exit.
+        "--save".into(),
+        "".into(),
     ];
     if let Some(n) = opts.shards {
         argv.push("--shards".into());
