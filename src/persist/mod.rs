@@ -1078,6 +1078,9 @@ fn load_file(
     let mut r = rdb::Reader::new(&data).map_err(|e| err(e.offset, e.msg))?;
     let (mut keys, mut expired) = (0u64, 0u64);
     let mut seen_id = false;
+    let mut cur_db = 0usize;
+    // With the saving server's shard count, a file's size hints are exactly this shard's share.
+    let same_sharding = snapshot.is_some_and(|(_, _, n)| n == nshards);
     loop {
         let at = r.offset();
         let rec = match r.next() {
@@ -1117,8 +1120,15 @@ fn load_file(
                         format!("database {db} but the server has {databases} (raise --databases)"),
                     ));
                 }
+                cur_db = db as usize;
             }
-            rdb::Record::ResizeDb { .. } => {}
+            rdb::Record::ResizeDb { db_size, .. } => {
+                if same_sharding || nshards == 1 {
+                    // A hint, capped so a hostile file cannot make us allocate much up front.
+                    let cap = (data.len() / 8).min(db_size as usize);
+                    ks.reserve(cur_db, cap);
+                }
+            }
             rdb::Record::Key {
                 db,
                 key,
