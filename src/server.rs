@@ -50,6 +50,8 @@ enum Ctl {
 
 /// Runs the server until SIGINT/SIGTERM; returns once every executor has drained and exited.
 pub fn run(config: Config) -> Result<(), StartError> {
+    // `startup_ms` on the ready line counts everything, snapshot load included.
+    let started = Instant::now();
     let cpus = affinity_cpus();
     let nshards = config.shards.unwrap_or(cpus.len().max(1));
     if nshards == 0 || nshards > 1024 {
@@ -168,7 +170,6 @@ pub fn run(config: Config) -> Result<(), StartError> {
     drop(ctl_tx);
 
     // Shard 0 binds first (it learns the port when --port 0); then the others join it.
-    let started = Instant::now();
     let mut bound = 0;
     let mut port = 0;
     while bound < nshards {
