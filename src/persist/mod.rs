@@ -233,6 +233,8 @@ pub struct PersistState {
     pub current: Option<Manifest>,
     pub loaded_keys: u64,
     pub loaded_expired: u64,
+    /// How long the last save held client commands (its cut; all of a SAVE), in µs.
+    pub last_pause_us: u64,
 }
 
 impl PersistState {
@@ -252,6 +254,7 @@ impl PersistState {
             current: None,
             loaded_keys: 0,
             loaded_expired: 0,
+            last_pause_us: 0,
         }
     }
 
@@ -416,28 +419,22 @@ pub async fn save(core: &Rc<Core>, background: bool) -> Result<(), SaveError> {
         })
         .collect();
 
+    let paused_at = Instant::now();
     pause_all(core).await;
     let mut waits = Vec::with_capacity(n);
     for (shard, job) in jobs.iter().enumerate() {
         let (tx, rx) = futures_channel::oneshot::channel();
-        if shard != core.id {
-            if !core
-                .send_ctrl(
-                    shard,
-                    Ctrl::Snapshot {
-                        job: job.clone(),
-                        reply: tx,
-                    },
-                )
-                .await
-            {
-                // The channel is gone: the receiver sees a cancelled reply below.
-            }
-        } else {
+        if shard == core.id {
             // Ours last, so the other shards' foreground writes run in parallel with it.
             waits.push((shard, rx, Some((job.clone(), tx))));
             continue;
         }
+        let msg = Ctrl::Snapshot {
+            job: job.clone(),
+            reply: tx,
+        };
+        // If the shard is gone, its reply is cancelled and the save fails below.
+        core.send_ctrl(shard, msg).await;
         waits.push((shard, rx, None));
     }
     for (_, _, own) in waits.iter_mut() {
@@ -449,6 +446,7 @@ pub async fn save(core: &Rc<Core>, background: bool) -> Result<(), SaveError> {
     // begins synchronously on receipt, and the resume arrives after it on the same channel).
     if background {
         resume_all(core).await;
+        core.shared.persist().last_pause_us = paused_at.elapsed().as_micros() as u64;
         let core2 = core.clone();
         glommio::spawn_local(crate::shard::critical("bgsave", async move {
             let res = finish_save(&core2, &paths, &id, waits).await;
@@ -459,6 +457,7 @@ pub async fn save(core: &Rc<Core>, background: bool) -> Result<(), SaveError> {
     } else {
         let res = finish_save(core, &paths, &id, waits).await;
         resume_all(core).await;
+        core.shared.persist().last_pause_us = paused_at.elapsed().as_micros() as u64;
         report(core, false, &res);
         res.map_err(SaveError::Failed)
     }
@@ -588,11 +587,12 @@ fn report(core: &Rc<Core>, background: bool, res: &Result<(), String>) {
                 .as_ref()
                 .map_or(0, |m| m.files.iter().map(|f| f.keys).sum());
             tracing::info!(
-                "{} saved: {} keys in {} shard files, {} ms",
+                "{} saved: {} keys in {} shard files, {} ms (clients held {} us)",
                 if background { "Background" } else { "DB" },
                 keys,
                 core.nshards,
-                started.map_or(0, |t| t.elapsed().as_millis())
+                started.map_or(0, |t| t.elapsed().as_millis()),
+                st.last_pause_us
             );
         }
         Err(e) => {
