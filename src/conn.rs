@@ -75,12 +75,25 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                     close = true;
                     break;
                 }
-                Flow::Server(c) => {
+                flow @ (Flow::Server(_) | Flow::Async(_)) => {
                     // Everything before it has replied (and so is applied) first.
                     router.finish(&core, &mut out).await;
-                    let flow =
-                        crate::cmd::server::run(&core, &mut session, c, argv, &mut out).await;
-                    if flow == Flow::Close || (core.paused.get() > 0 && !core.wait_unpaused().await)
+                    let flow = match flow {
+                        Flow::Server(c) => {
+                            crate::cmd::server::run(&core, &mut session, c, argv, &mut out).await
+                        }
+                        Flow::Async(f) => {
+                            f(&core, &mut session, argv, &mut out).await;
+                            if session.close_after_reply {
+                                Flow::Close
+                            } else {
+                                Flow::Continue
+                            }
+                        }
+                        _ => Flow::Continue,
+                    };
+                    if matches!(flow, Flow::Close)
+                        || (core.paused.get() > 0 && !core.wait_unpaused().await)
                     {
                         close = true;
                         break;

@@ -37,7 +37,7 @@ use indexmap::IndexMap;
 use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::time::{Duration, Instant};
 
 pub use cell::MAX_LEN;
@@ -46,9 +46,16 @@ pub use cell::MAX_LEN;
 /// (A denser listpack-like encoding can replace it later behind the same `Value` kind.)
 pub type List = VecDeque<SmallBytes>;
 
+/// A hash value: field → value, in insertion order (as Redis's listpack keeps small hashes), with
+/// O(1) access by position for HRANDFIELD and a cursor for HSCAN.
+pub type Hash = IndexMap<SmallBytes, SmallBytes, ahash::RandomState>;
+
+/// A set value, in insertion order, with O(1) access by position (SPOP, SRANDMEMBER, SSCAN).
+pub type Set = indexmap::IndexSet<SmallBytes, ahash::RandomState>;
+
 /// The 16-byte tagged cell behind [`SmallBytes`] and [`Value`]. All `unsafe` of this module is here.
 mod cell {
-    use super::List;
+    use super::{Hash, List, Set};
     use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
     use std::ptr::NonNull;
 
@@ -68,6 +75,8 @@ mod cell {
     /// Non-heap kinds: 0..=15 is an inline string of that length.
     pub const KIND_INT: u8 = 16;
     pub const KIND_LIST: u8 = 17;
+    pub const KIND_HASH: u8 = 18;
+    pub const KIND_SET: u8 = 19;
 
     const META_HEAP: u64 = 1 << 63;
     const META_OWNER_SHIFT: u32 = 56;
@@ -96,6 +105,8 @@ mod cell {
         Heap,
         Int,
         List,
+        Hash,
+        Set,
     }
 
     /// Owns whatever its tag says: an inline string, a heap block, an integer or a boxed list.
@@ -142,6 +153,8 @@ mod cell {
                 k if k as usize <= INLINE_CAP => Repr::Inline(k as usize),
                 KIND_INT => Repr::Int,
                 KIND_LIST => Repr::List,
+                KIND_HASH => Repr::Hash,
+                KIND_SET => Repr::Set,
                 _ => unreachable!("cell kinds are only built here"),
             }
         }
@@ -216,14 +229,48 @@ mod cell {
             Cell(Raw { bytes: b })
         }
 
-        pub fn list(l: Box<List>) -> Cell {
-            let p = NonNull::from(Box::leak(l)).cast::<u8>();
+        /// A cell owning a boxed collection, tagged `kind`.
+        fn boxed<T>(b: Box<T>, kind: u8) -> Cell {
+            let p = NonNull::from(Box::leak(b)).cast::<u8>();
             Cell(Raw {
                 ptr: Ptr {
                     ptr: p,
-                    meta: ((KIND_LIST as u64) << 56).to_le(),
+                    meta: ((kind as u64) << 56).to_le(),
                 },
             })
+        }
+
+        pub fn list(l: Box<List>) -> Cell {
+            Self::boxed(l, KIND_LIST)
+        }
+
+        pub fn hash(h: Box<Hash>) -> Cell {
+            Self::boxed(h, KIND_HASH)
+        }
+
+        pub fn set(s: Box<Set>) -> Cell {
+            Self::boxed(s, KIND_SET)
+        }
+
+        /// The boxed collection, if the cell is of kind `want`. Safety: `T` must be the type
+        /// `boxed` was called with for that kind (each `as_*` pairs one kind with one type).
+        #[inline]
+        unsafe fn boxed_ref<T>(&self, want: Repr) -> Option<&T> {
+            if self.repr() == want {
+                Some(self.0.ptr.ptr.cast::<T>().as_ref())
+            } else {
+                None
+            }
+        }
+
+        /// Same, mutably. Safety: as [`Cell::boxed_ref`].
+        #[inline]
+        unsafe fn boxed_mut<T>(&mut self, want: Repr) -> Option<&mut T> {
+            if self.repr() == want {
+                Some(self.0.ptr.ptr.cast::<T>().as_mut())
+            } else {
+                None
+            }
         }
 
         #[inline]
@@ -267,19 +314,33 @@ mod cell {
         }
 
         pub fn as_list(&self) -> Option<&List> {
-            match self.repr() {
-                // SAFETY: list cells own a leaked `Box<List>` in `ptr`.
-                Repr::List => Some(unsafe { self.0.ptr.ptr.cast::<List>().as_ref() }),
-                _ => None,
-            }
+            // SAFETY: list cells own a leaked `Box<List>` in `ptr`.
+            unsafe { self.boxed_ref(Repr::List) }
         }
 
         pub fn as_list_mut(&mut self) -> Option<&mut List> {
-            match self.repr() {
-                // SAFETY: as above, and `&mut self` makes the access unique.
-                Repr::List => Some(unsafe { self.0.ptr.ptr.cast::<List>().as_mut() }),
-                _ => None,
-            }
+            // SAFETY: as above, and `&mut self` makes the access unique.
+            unsafe { self.boxed_mut(Repr::List) }
+        }
+
+        pub fn as_hash(&self) -> Option<&Hash> {
+            // SAFETY: hash cells own a leaked `Box<Hash>`.
+            unsafe { self.boxed_ref(Repr::Hash) }
+        }
+
+        pub fn as_hash_mut(&mut self) -> Option<&mut Hash> {
+            // SAFETY: as above, uniquely borrowed.
+            unsafe { self.boxed_mut(Repr::Hash) }
+        }
+
+        pub fn as_set(&self) -> Option<&Set> {
+            // SAFETY: set cells own a leaked `Box<Set>`.
+            unsafe { self.boxed_ref(Repr::Set) }
+        }
+
+        pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+            // SAFETY: as above, uniquely borrowed.
+            unsafe { self.boxed_mut(Repr::Set) }
         }
 
         /// Heap bytes this cell owns beyond itself (for memory estimates).
@@ -290,6 +351,19 @@ mod cell {
                     std::mem::size_of::<List>()
                         + l.capacity() * std::mem::size_of::<super::SmallBytes>()
                         + l.iter().map(|e| e.0.heap_size()).sum::<usize>()
+                }),
+                Repr::Hash => self.as_hash().map_or(0, |h| {
+                    // Entries (hash + key + value) plus the index table, as IndexMap lays them out.
+                    std::mem::size_of::<Hash>()
+                        + h.capacity() * (8 + 2 * std::mem::size_of::<super::SmallBytes>() + 8)
+                        + h.iter()
+                            .map(|(k, v)| k.0.heap_size() + v.0.heap_size())
+                            .sum::<usize>()
+                }),
+                Repr::Set => self.as_set().map_or(0, |s| {
+                    std::mem::size_of::<Set>()
+                        + s.capacity() * (8 + std::mem::size_of::<super::SmallBytes>() + 8)
+                        + s.iter().map(|m| m.0.heap_size()).sum::<usize>()
                 }),
                 _ => 0,
             }
@@ -372,10 +446,14 @@ mod cell {
                     // SAFETY: allocated by `heap`/`str_grow` with `layout(cap)`, owned by us.
                     unsafe { dealloc(p.as_ptr(), layout(cap.max(1))) }
                 }
+                // SAFETY (three arms): built by `boxed` from a `Box` of that kind's type, owned.
                 Repr::List => {
-                    // SAFETY: built by `list` from a `Box<List>` we own.
                     drop(unsafe { Box::from_raw(self.0.ptr.ptr.cast::<List>().as_ptr()) })
                 }
+                Repr::Hash => {
+                    drop(unsafe { Box::from_raw(self.0.ptr.ptr.cast::<Hash>().as_ptr()) })
+                }
+                Repr::Set => drop(unsafe { Box::from_raw(self.0.ptr.ptr.cast::<Set>().as_ptr()) }),
                 _ => {}
             }
         }
@@ -393,6 +471,8 @@ mod cell {
                 }
                 Repr::Heap => Cell::string(self.str_bytes().unwrap_or_default()),
                 Repr::List => Cell::list(Box::new(self.as_list().cloned().unwrap_or_default())),
+                Repr::Hash => Cell::hash(Box::new(self.as_hash().cloned().unwrap_or_default())),
+                Repr::Set => Cell::set(Box::new(self.as_set().cloned().unwrap_or_default())),
             };
             c.set_owner_bits(0);
             c
@@ -460,7 +540,7 @@ impl PartialEq for SmallBytes {
 }
 impl Eq for SmallBytes {}
 
-impl Hash for SmallBytes {
+impl std::hash::Hash for SmallBytes {
     // Must hash exactly like `[u8]` so maps keyed by `SmallBytes` can be queried with `&[u8]`.
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_slice().hash(state)
@@ -484,6 +564,8 @@ impl fmt::Debug for SmallBytes {
 pub enum Kind {
     String,
     List,
+    Hash,
+    Set,
 }
 
 impl Kind {
@@ -492,6 +574,8 @@ impl Kind {
         match self {
             Kind::String => "string",
             Kind::List => "list",
+            Kind::Hash => "hash",
+            Kind::Set => "set",
         }
     }
 }
@@ -560,10 +644,20 @@ impl Value {
         Value(Cell::list(Box::new(l)))
     }
 
+    pub fn hash(h: Hash) -> Value {
+        Value(Cell::hash(Box::new(h)))
+    }
+
+    pub fn set(s: Set) -> Value {
+        Value(Cell::set(Box::new(s)))
+    }
+
     pub fn kind(&self) -> Kind {
         match self.0.repr() {
             Repr::Inline(_) | Repr::Heap | Repr::Int => Kind::String,
             Repr::List => Kind::List,
+            Repr::Hash => Kind::Hash,
+            Repr::Set => Kind::Set,
         }
     }
 
@@ -582,6 +676,22 @@ impl Value {
 
     pub fn as_list_mut(&mut self) -> Option<&mut List> {
         self.0.as_list_mut()
+    }
+
+    pub fn as_hash(&self) -> Option<&Hash> {
+        self.0.as_hash()
+    }
+
+    pub fn as_hash_mut(&mut self) -> Option<&mut Hash> {
+        self.0.as_hash_mut()
+    }
+
+    pub fn as_set(&self) -> Option<&Set> {
+        self.0.as_set()
+    }
+
+    pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+        self.0.as_set_mut()
     }
 
     /// Appends to a string value; returns the new length (`None` if not a string or too long).
@@ -613,7 +723,11 @@ impl fmt::Debug for Value {
             (Some(StrRef::Int(v)), _) => write!(f, "Int({v})"),
             (Some(StrRef::Bytes(b)), _) => write!(f, "Str({:?})", String::from_utf8_lossy(b)),
             (_, Some(l)) => write!(f, "List({l:?})"),
-            _ => write!(f, "?"),
+            _ => match (self.as_hash(), self.as_set()) {
+                (Some(h), _) => write!(f, "Hash({h:?})"),
+                (_, Some(s)) => write!(f, "Set({s:?})"),
+                _ => write!(f, "?"),
+            },
         }
     }
 }
@@ -717,6 +831,14 @@ impl Slot {
 
     pub fn as_list_mut(&mut self) -> Option<&mut List> {
         self.0.as_list_mut()
+    }
+
+    pub fn as_hash_mut(&mut self) -> Option<&mut Hash> {
+        self.0.as_hash_mut()
+    }
+
+    pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+        self.0.as_set_mut()
     }
 
     /// See [`Value::append`].

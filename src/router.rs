@@ -43,7 +43,7 @@ enum Src {
 }
 
 /// What the connection does after a command.
-#[derive(PartialEq, Eq, Debug)]
+#[derive(Debug)]
 pub enum Flow {
     Continue,
     /// QUIT (or a fatal condition): stop reading; close after writing what is buffered.
@@ -51,6 +51,8 @@ pub enum Flow {
     /// A server-wide command (`Handler::Server`): the connection finishes the batch so far, then
     /// runs it.
     Server(crate::cmd::server::ServerCmd),
+    /// A `Handler::Async` command, run the same way.
+    Async(crate::cmd::AsyncFn),
 }
 
 /// Per-connection routing state, reused across batches (no allocation per request once warm).
@@ -123,6 +125,7 @@ impl Dispatcher {
                 }
             }
             (Handler::Server(c), _) => return Flow::Server(c),
+            (Handler::Async(f), _) => return Flow::Async(f),
             (Handler::Shard(_), Route::Local) => self.run_here(core, idx, db, argv, out),
             (Handler::Shard(_), Route::Key) => {
                 let owner = shard_of(argv.get(1), core.nshards);

@@ -287,6 +287,41 @@ impl Core {
         }
     }
 
+    /// Runs one command (`args` holds exactly one) on `shard` — in place when that is this core,
+    /// else forwarded with this turn's envelope — and returns its encoded reply. For commands
+    /// that gather from several owners (`Handler::Async`).
+    pub async fn call(
+        self: &Rc<Self>,
+        shard: usize,
+        db: usize,
+        proto: Proto,
+        args: &CmdBatch,
+    ) -> Vec<u8> {
+        let argv = args.get(0);
+        let Some(idx) = cmd::lookup(argv.get(0)) else {
+            return b"-ERR internal: unknown command in call\r\n".to_vec();
+        };
+        if shard == self.id {
+            let mut out = Reply::new(proto);
+            self.exec(idx, db, argv, &mut out);
+            return out.buf;
+        }
+        let i = self.outbox_next_index(shard);
+        self.forward(
+            shard,
+            argv,
+            SubMeta {
+                cmd: idx as u16,
+                db: db as u16,
+                proto,
+            },
+        );
+        match self.await_forwarded(shard).await {
+            Ok(rb) => rb.get(i as usize).to_vec(),
+            Err(_) => b"-ERR shard unavailable (server shutting down)\r\n".to_vec(),
+        }
+    }
+
     /// Sends a control message to another shard (false if it is gone).
     pub async fn send_ctrl(&self, shard: usize, msg: Ctrl) -> bool {
         match &self.ctrl {

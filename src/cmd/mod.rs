@@ -94,6 +94,14 @@ pub struct ConnCtx<'a> {
 
 pub type ShardFn = fn(&mut ShardCtx<'_>, Argv<'_>, &mut Reply);
 pub type ConnFn = fn(&mut ConnCtx<'_>, Argv<'_>, &mut Reply);
+/// A command that runs on the connection's core and may wait on other shards (via
+/// [`crate::shard::Core::call`]): cross-shard set algebra, moves between keys on different shards.
+pub type AsyncFn = for<'a> fn(
+    &'a std::rc::Rc<crate::shard::Core>,
+    &'a mut Session,
+    Argv<'a>,
+    &'a mut Reply,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
 
 #[derive(Clone, Copy)]
 pub enum Handler {
@@ -102,6 +110,8 @@ pub enum Handler {
     /// Server-wide commands that coordinate shards and wait (SAVE, INFO, SHUTDOWN): run by the
     /// connection, in order, once every earlier reply of its batch is in.
     Server(server::ServerCmd),
+    /// Like `Server`: runs in order on the connection's core once earlier replies are in.
+    Async(AsyncFn),
 }
 
 /// One row of the command table.
