@@ -105,6 +105,10 @@ impl Dispatcher {
             return Flow::Continue;
         };
         let spec = &cmd::table()[idx];
+        if spec.flags & cmd::flags::INTERNAL != 0 {
+            self.local(out, |r| unknown_command_error(argv, r));
+            return Flow::Continue;
+        }
         if !spec.arity_ok(argv.len()) {
             self.local(out, |r| arity_error(spec.name, r));
             return Flow::Continue;

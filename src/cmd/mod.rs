@@ -7,9 +7,11 @@
 //! table row alone, before any handler runs.
 
 pub mod admin;
+pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use crate::config::Config;
@@ -29,6 +31,9 @@ pub mod flags {
     pub const LOADING: u32 = 1 << 6;
     pub const STALE: u32 = 1 << 7;
     pub const DENYOOM: u32 = 1 << 8;
+    /// Not callable by clients (unknown command to them); used by [`crate::shard::Core::call`]
+    /// for the steps of cross-shard commands.
+    pub const INTERNAL: u32 = 1 << 9;
 }
 
 /// How partial replies from several shards become one reply.
@@ -165,6 +170,8 @@ pub fn table() -> &'static [CommandSpec] {
         keys::register(&mut t);
         list::register(&mut t);
         server::register(&mut t);
+        hash::register(&mut t);
+        set::register(&mut t);
         t
     })
 }

@@ -1158,6 +1158,20 @@ fn load_file(
                             .collect();
                         Value::list(l)
                     }
+                    rdb::RdbValue::Hash(_) | rdb::RdbValue::Set(_) | rdb::RdbValue::ZSet(_) => {
+                        let kind = match value {
+                            rdb::RdbValue::Hash(_) => "hash",
+                            rdb::RdbValue::Set(_) => "set",
+                            _ => "zset",
+                        };
+                        return Err(err(
+                            at,
+                            format!(
+                                "value type {kind} for key {:?} is not supported by this build yet",
+                                String::from_utf8_lossy(&key)
+                            ),
+                        ));
+                    }
                 };
                 keys += 1;
                 let owner = shard_of(&key, nshards);
