@@ -103,7 +103,8 @@ fn flushdb(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         out.error(err::SYNTAX);
         return;
     }
-    ctx.ks.clear(ctx.db);
+    let n = ctx.ks.clear(ctx.db);
+    ctx.ks.add_dirty(n as u64);
     out.ok();
 }
 
@@ -112,7 +113,8 @@ fn flushall(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         out.error(err::SYNTAX);
         return;
     }
-    ctx.ks.clear_all();
+    let n = ctx.ks.clear_all();
+    ctx.ks.add_dirty(n as u64);
     out.ok();
 }
 

@@ -68,6 +68,7 @@ fn del(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         .tail(1)
         .filter(|k| ctx.ks.remove(ctx.db, k, ctx.now_ms).is_some())
         .count();
+    ctx.ks.add_dirty(n as u64);
     out.int(n as i64);
 }
 
@@ -208,6 +209,7 @@ fn expire_generic(
     } else {
         ctx.ks.set_expire(db, key, when);
     }
+    ctx.ks.add_dirty(1);
     out.int(1);
 }
 
@@ -232,6 +234,7 @@ fn pexpireat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 fn persist(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let key = argv.get(1);
     let done = ctx.ks.contains(ctx.db, key, ctx.now_ms) && ctx.ks.persist(ctx.db, key);
+    ctx.ks.add_dirty(u64::from(done));
     out.int(i64::from(done));
 }
 

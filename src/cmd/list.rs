@@ -54,7 +54,10 @@ fn push_generic(
     let key = argv.get(1);
     match ctx.ks.lookup_write(ctx.db, key, ctx.now_ms) {
         Some(v) => match v.as_list_mut() {
-            Some(l) => out.int(push(l) as i64),
+            Some(l) => {
+                out.int(push(l) as i64);
+                ctx.ks.add_dirty((argv.len() - 2) as u64);
+            }
             None => out.error(err::WRONGTYPE),
         },
         None if only_existing => out.int(0),
@@ -63,6 +66,7 @@ fn push_generic(
             let n = push(&mut l);
             ctx.ks
                 .set(ctx.db, key, Value::list(l), Ttl::Clear, ctx.now_ms);
+            ctx.ks.add_dirty(n as u64);
             out.int(n as i64);
         }
     }
@@ -118,14 +122,20 @@ fn pop_generic(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply, end: End
         End::Head => l.pop_front(),
         End::Tail => l.pop_back(),
     };
-    match count {
+    let popped = match count {
         Some(0) => {
             out.array(0);
             return;
         }
         None => match pop(l) {
-            Some(e) => out.bulk(&e),
-            None => out.null(),
+            Some(e) => {
+                out.bulk(&e);
+                1
+            }
+            None => {
+                out.null();
+                0
+            }
         },
         Some(c) => {
             let n = usize::try_from(c).unwrap_or(usize::MAX).min(l.len());
@@ -135,9 +145,12 @@ fn pop_generic(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply, end: End
                     out.bulk(&e);
                 }
             }
+            n
         }
-    }
-    if l.is_empty() {
+    };
+    let empty = l.is_empty();
+    ctx.ks.add_dirty(popped as u64);
+    if empty {
         ctx.ks.remove(db, key, now);
     }
 }
@@ -239,6 +252,7 @@ fn lset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         Some(e) => {
             *e = SmallBytes::new(argv.get(3));
             out.ok();
+            ctx.ks.add_dirty(1);
         }
         None => out.error(err::OUT_OF_RANGE),
     }
@@ -284,7 +298,9 @@ fn lrem(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         removed += 1;
         false
     });
-    if l.is_empty() {
+    let empty = l.is_empty();
+    ctx.ks.add_dirty(removed as u64);
+    if empty {
         ctx.ks.remove(db, key, now);
     }
     out.int(removed as i64);
@@ -304,6 +320,7 @@ fn ltrim(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         out.error(err::WRONGTYPE);
         return;
     };
+    let before = l.len();
     match clamp_range(start, end, l.len()) {
         None => l.clear(),
         Some((s, e)) => {
@@ -311,7 +328,9 @@ fn ltrim(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             l.drain(..s);
         }
     }
-    if l.is_empty() {
+    let (removed, empty) = (before - l.len(), l.is_empty());
+    ctx.ks.add_dirty(removed as u64);
+    if empty {
         ctx.ks.remove(db, key, now);
     }
     out.ok();

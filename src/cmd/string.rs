@@ -238,6 +238,7 @@ fn set_generic(
         Ttl::Clear
     };
     ctx.ks.set(ctx.db, key, Value::string(val), ttl, ctx.now_ms);
+    ctx.ks.add_dirty(1);
     if f & GET == 0 {
         ok_reply(out);
     }
@@ -337,20 +338,25 @@ fn getex(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         // An absolute time already past deletes the key (Redis's `checkAlreadyExpired`).
         Some(d) if f & (EXAT | PXAT) != 0 && d <= now => {
             ctx.ks.remove(db, key, now);
+            ctx.ks.add_dirty(1);
         }
         Some(d) => {
             ctx.ks.set_expire(db, key, d);
+            ctx.ks.add_dirty(1);
         }
         None if f & PERSIST != 0 => {
-            ctx.ks.persist(db, key);
+            let done = ctx.ks.persist(db, key);
+            ctx.ks.add_dirty(u64::from(done));
         }
         None => {}
     }
 }
 
 fn getdel(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    if get_generic(ctx, argv.get(1), out) {
-        ctx.ks.remove(ctx.db, argv.get(1), ctx.now_ms);
+    if get_generic(ctx, argv.get(1), out)
+        && ctx.ks.remove(ctx.db, argv.get(1), ctx.now_ms).is_some()
+    {
+        ctx.ks.add_dirty(1);
     }
 }
 
@@ -358,6 +364,7 @@ fn getset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     if get_generic(ctx, argv.get(1), out) {
         let v = Value::string(argv.get(2));
         ctx.ks.set(ctx.db, argv.get(1), v, Ttl::Clear, ctx.now_ms);
+        ctx.ks.add_dirty(1);
     }
 }
 
@@ -386,6 +393,7 @@ fn mset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         let v = Value::string(argv.get(j + 1));
         ctx.ks.set(ctx.db, argv.get(j), v, Ttl::Clear, ctx.now_ms);
     }
+    ctx.ks.add_dirty((argv.len() / 2) as u64);
     out.ok();
 }
 
@@ -394,7 +402,42 @@ fn too_long(size: usize, append: usize) -> bool {
     (size as u64).saturating_add(append as u64) > PROTO_MAX_BULK_LEN as u64
 }
 
+/// Runs a read-modify-write command and counts one change when it succeeded (replied anything
+/// but an error), as these commands do in Redis.
+fn counting_one(
+    ctx: &mut ShardCtx<'_>,
+    out: &mut Reply,
+    f: impl FnOnce(&mut ShardCtx<'_>, &mut Reply),
+) {
+    let mark = out.buf.len();
+    f(ctx, out);
+    if out.buf.get(mark) != Some(&b'-') {
+        ctx.ks.add_dirty(1);
+    }
+}
+
 fn append(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    counting_one(ctx, out, |ctx, out| append_inner(ctx, argv, out))
+}
+
+fn incr_decr(ctx: &mut ShardCtx<'_>, key: &[u8], by: i64, out: &mut Reply) {
+    counting_one(ctx, out, |ctx, out| incr_decr_inner(ctx, key, by, out))
+}
+
+fn incrbyfloat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    counting_one(ctx, out, |ctx, out| incrbyfloat_inner(ctx, argv, out))
+}
+
+/// SETRANGE changes something only with a non-empty value.
+fn setrange(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    if argv.get(3).is_empty() {
+        setrange_inner(ctx, argv, out)
+    } else {
+        counting_one(ctx, out, |ctx, out| setrange_inner(ctx, argv, out))
+    }
+}
+
+fn append_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let (key, data) = (argv.get(1), argv.get(2));
     match ctx.ks.lookup_write(ctx.db, key, ctx.now_ms) {
         None => {
@@ -430,7 +473,7 @@ fn strlen(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 }
 
 /// The shared body of INCR/DECR/INCRBY/DECRBY. The TTL is kept, as Redis overwrites in place.
-fn incr_decr(ctx: &mut ShardCtx<'_>, key: &[u8], by: i64, out: &mut Reply) {
+fn incr_decr_inner(ctx: &mut ShardCtx<'_>, key: &[u8], by: i64, out: &mut Reply) {
     match ctx.ks.lookup_write(ctx.db, key, ctx.now_ms) {
         None => {
             ctx.ks
@@ -481,7 +524,7 @@ fn decrby(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 
 /// INCRBYFLOAT key increment: in 80-bit extended precision, reply and stored value formatted as
 /// Redis's `%.17Lf` with trailing zeros trimmed. Keeps the TTL.
-fn incrbyfloat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+fn incrbyfloat_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let key = argv.get(1);
     let (db, now) = (ctx.db, ctx.now_ms);
     let existing = ctx.ks.lookup_write(db, key, now);
@@ -526,7 +569,7 @@ fn incrbyfloat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 }
 
 /// SETRANGE key offset value
-fn setrange(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+fn setrange_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let (key, data) = (argv.get(1), argv.get(3));
     let Some(offset) = parse_i64(argv.get(2)) else {
         out.error(err::NOT_INTEGER);

@@ -205,6 +205,60 @@ impl Server {
         })
     }
 
+    /// Starts a server in an existing directory (e.g. one handed back by [`Server::into_dir`]),
+    /// panicking (with its output) if it does not become ready. The server owns the directory.
+    pub fn start_in_dir(dir: tempfile::TempDir, opts: Opts) -> Server {
+        match Server::try_start_in_dir(dir, opts) {
+            Ok(s) => s,
+            Err((e, _dir)) => panic!(
+                "server did not start (status {:?}); output:\n{}",
+                e.status, e.output
+            ),
+        }
+    }
+
+    /// Starts a server in an existing directory; on failure the directory is handed back
+    /// (not deleted) with the error.
+    pub fn try_start_in_dir(
+        dir: tempfile::TempDir,
+        opts: Opts,
+    ) -> Result<Server, (StartError, tempfile::TempDir)> {
+        match spawn(dir.path(), &opts) {
+            Ok((child, port, log, drains)) => Ok(Server {
+                child: Some(child),
+                dir,
+                port,
+                opts,
+                log,
+                drains,
+            }),
+            Err(e) => Err((e, dir)),
+        }
+    }
+
+    /// Kills the process (SIGKILL) if it still runs and hands back its directory, files intact,
+    /// for a later [`Server::start_in_dir`].
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.join_drains();
+        let placeholder = tempfile::TempDir::new().expect("temp dir");
+        std::mem::replace(&mut self.dir, placeholder)
+    }
+
+    /// SIGKILL (no chance to save or clean up), then waits (bounded) for the exit.
+    pub fn kill(&mut self) -> ExitStatus {
+        self.signal(libc::SIGKILL);
+        self.wait_exit()
+    }
+
+    /// The options the server was started with.
+    pub fn opts(&self) -> &Opts {
+        &self.opts
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
