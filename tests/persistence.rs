@@ -1033,17 +1033,14 @@ fn loads_a_dump_written_by_redis_server() {
     assert_same_dump(&want, &again, t0.elapsed(), "re-saved by redis-lite");
 }
 
-#[test]
-fn a_redis_dump_with_a_hash_is_refused() {
-    skip_on_real_redis!();
-    if tool("redis-server").is_none() {
-        return;
-    }
+/// Writes, with a real redis-server, a dump.rdb holding `plain` and whatever `write` adds;
+/// starts redis-lite on a copy and expects it to refuse with a line naming `needles`.
+fn redis_dump_is_refused(write: impl FnOnce(&mut Conn), needles: &[&str]) {
     let mut redis = RealRedis::start(tempfile::TempDir::new().unwrap(), "dump.rdb")
         .unwrap_or_else(|e| panic!("{e}"));
     let mut c = redis.conn();
     assert_eq!(c.cmd(&["SET", "plain", "v"]), ok());
-    assert_eq!(c.cmd(&["HSET", "the-hash-key", "f", "v"]), int(1));
+    write(&mut c);
     assert_eq!(c.cmd(&["SAVE"]), ok());
     redis.kill();
     let dir = tempfile::TempDir::new().unwrap();
@@ -1053,12 +1050,44 @@ fn a_redis_dump_with_a_hash_is_refused() {
     )
     .unwrap();
     match Server::try_start_in_dir(dir, no_save_points(2)) {
-        Ok(s) => panic!("redis-lite started on a dump with a hash:\n{}", s.output()),
+        Ok(s) => panic!(
+            "redis-lite started on a dump with an unsupported type:\n{}",
+            s.output()
+        ),
         Err((e, dir)) => {
-            assert_start_refused(&e, &["dump.rdb", "hash", "the-hash-key"]);
+            assert_start_refused(&e, needles);
             assert!(dir.path().join("dump.rdb").exists(), "the dump was removed");
         }
     }
+}
+
+#[test]
+fn a_redis_dump_with_a_zset_is_refused() {
+    skip_on_real_redis!();
+    if tool("redis-server").is_none() {
+        return;
+    }
+    redis_dump_is_refused(
+        |c| assert_eq!(c.cmd(&["ZADD", "the-zset-key", "1", "m"]), int(1)),
+        &["dump.rdb", "zset", "the-zset-key"],
+    );
+}
+
+#[test]
+fn a_redis_dump_with_a_stream_is_refused() {
+    skip_on_real_redis!();
+    if tool("redis-server").is_none() {
+        return;
+    }
+    redis_dump_is_refused(
+        |c| {
+            assert_eq!(
+                c.cmd(&["XADD", "the-stream-key", "1-1", "f", "v"]),
+                bulk("1-1")
+            )
+        },
+        &["dump.rdb", "stream", "the-stream-key"],
+    );
 }
 
 /// The start failed the documented way: a non-zero exit before the ready line (try_start* only
@@ -1146,7 +1175,9 @@ fn crash_during_save_leaves_old_or_new_snapshot() {
         (10, true),
         (20, false),
         (40, true),
-        (80, false),
+        (60, false),
+        (80, true),
+        (120, false),
     ];
     let mut outcomes = Vec::new();
     for (round, &(delay_ms, background)) in plans.iter().enumerate() {
@@ -1187,6 +1218,11 @@ fn crash_during_save_leaves_old_or_new_snapshot() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         s.kill();
         drop((c, saver));
+        // What the kill interrupted: `.tmp` files, or files of a new snapshot not yet committed.
+        let on_disk = list_dir(s.dir());
+        let interrupted = on_disk.iter().filter(|n| n.ends_with(".tmp")).count();
+        let shard_files_now = shard_files(s.dir()).len();
+        let log = s.output();
         let dir = s.into_dir();
         s = Server::start_in_dir(dir, opts.clone());
         // No leftovers, and only the manifest's files.
@@ -1220,12 +1256,18 @@ fn crash_during_save_leaves_old_or_new_snapshot() {
             &model,
             &format!("round {r} ({delay_ms} ms, bgsave {background}, {outcome} snapshot)"),
         );
+        let saved_line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("saved:"))
+            .map(|l| l.split("INFO").last().unwrap_or(l).trim().to_string());
         outcomes.push(format!(
-            "{delay_ms}ms/{}: {outcome}",
+            "{delay_ms}ms/{}: {outcome} ({interrupted} .tmp and {shard_files_now} shard files \
+             at the kill; last save log: {saved_line:?})",
             if background { "BGSAVE" } else { "SAVE" }
         ));
     }
-    eprintln!("crash outcomes: {outcomes:?}");
+    eprintln!("crash outcomes:\n{}", outcomes.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------------

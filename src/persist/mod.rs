@@ -25,7 +25,7 @@
 pub mod sink;
 
 use crate::config::Config;
-use crate::keyspace::{Keyspace, Value};
+use crate::keyspace::{Keyspace, SmallBytes, Value};
 use crate::rdb;
 use crate::shard::{now_ms, shard_of, Core, Ctrl, ShardStats};
 use sink::RdbSink;
@@ -1158,16 +1158,37 @@ fn load_file(
                             .collect();
                         Value::list(l)
                     }
-                    rdb::RdbValue::Hash(_) | rdb::RdbValue::Set(_) | rdb::RdbValue::ZSet(_) => {
-                        let kind = match value {
-                            rdb::RdbValue::Hash(_) => "hash",
-                            rdb::RdbValue::Set(_) => "set",
-                            _ => "zset",
-                        };
+                    rdb::RdbValue::Hash(pairs) => {
+                        if pairs.is_empty() {
+                            continue;
+                        }
+                        let mut h = crate::keyspace::Hash::with_capacity_and_hasher(
+                            pairs.len(),
+                            ahash::RandomState::new(),
+                        );
+                        for (f, v) in &pairs {
+                            h.insert(SmallBytes::new(f), SmallBytes::new(v));
+                        }
+                        Value::hash(h)
+                    }
+                    rdb::RdbValue::Set(members) => {
+                        if members.is_empty() {
+                            continue;
+                        }
+                        let mut set = crate::keyspace::Set::with_capacity_and_hasher(
+                            members.len(),
+                            ahash::RandomState::new(),
+                        );
+                        for m in &members {
+                            set.insert(SmallBytes::new(m));
+                        }
+                        Value::set(set)
+                    }
+                    rdb::RdbValue::ZSet(_) => {
                         return Err(err(
                             at,
                             format!(
-                                "value type {kind} for key {:?} is not supported by this build yet",
+                                "value type zset for key {:?} is not supported by this build yet",
                                 String::from_utf8_lossy(&key)
                             ),
                         ));

@@ -77,7 +77,27 @@ impl SnapshotSink for RdbSink {
                 l.iter().map(|e| e.as_slice()),
                 self.compress,
             ),
-            (None, None) => unreachable!("every value kind is saved"),
+            (None, None) => {
+                if let Some(h) = val.as_hash() {
+                    rdb::write_hash_record(
+                        &mut self.out,
+                        key,
+                        h.len(),
+                        h.iter().map(|(f, v)| (f.as_slice(), v.as_slice())),
+                        self.compress,
+                    );
+                } else if let Some(set) = val.as_set() {
+                    rdb::write_set_record(
+                        &mut self.out,
+                        key,
+                        set.len(),
+                        set.iter().map(|m| m.as_slice()),
+                        self.compress,
+                    );
+                } else {
+                    unreachable!("every value kind is saved");
+                }
+            }
         }
         self.entries += 1;
     }
