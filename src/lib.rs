@@ -18,7 +18,7 @@
 //! | command-line settings | `config.rs` |
 //! | wire format: request parsing, reply writing, reply frames | `resp.rs` |
 //! | command table (arity, flags, keys, route, handler) | `cmd/mod.rs` |
-//! | command groups | `cmd/{string,keys,list,admin}.rs` |
+//! | command groups | `cmd/{string,keys,list,hash,set,admin}.rs` |
 //! | one shard's data, lazy + active expiry | `keyspace.rs` |
 //! | key ownership (`shard_of`), the per-core `Core`, forwarded batches | `shard.rs` |
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
