@@ -2047,3 +2047,56 @@ fn keys_that_expired_while_down_are_not_loaded() {
     );
     assert_eq!(c.cmd(&["PTTL", "forever"]), int(-1));
 }
+
+/// Hashes (small ones, saved as listpacks, and one past 512 fields, saved plain) survive SAVE and
+/// a restart with another shard count; the shard files still pass redis-check-rdb.
+#[test]
+fn hashes_survive_save_and_restart() {
+    skip_on_real_redis!();
+    let s = Server::start(no_save_points(2));
+    let mut c = s.conn();
+    let mut want: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for k in 0..20 {
+        let n = if k == 0 { 700 } else { k + 1 };
+        let key = format!("h:{k}");
+        let fields: Vec<(String, String)> = (0..n)
+            .map(|i| {
+                (
+                    format!("f{i}"),
+                    if i % 3 == 0 {
+                        i.to_string()
+                    } else {
+                        format!("v{i}-{k}")
+                    },
+                )
+            })
+            .collect();
+        let mut args = vec!["HSET".to_string(), key.clone()];
+        for (f, v) in &fields {
+            args.push(f.clone());
+            args.push(v.clone());
+        }
+        assert_eq!(c.cmd(&args), int(n as i64));
+        want.push((key, fields));
+    }
+    assert_eq!(c.cmd(&["SAVE"]), ok());
+    if let Some(check) = tool("redis-check-rdb") {
+        for f in list_dir(s.dir()).iter().filter(|n| n.ends_with(".rdb")) {
+            let st = std::process::Command::new(&check)
+                .arg(s.dir().join(f))
+                .output()
+                .expect("redis-check-rdb runs");
+            assert!(st.status.success(), "redis-check-rdb {f}: {st:?}");
+        }
+    }
+    let s2 = Server::start_in_dir(s.into_dir(), no_save_points(3));
+    let mut c = s2.conn();
+    for (key, fields) in &want {
+        assert_eq!(c.cmd(&["HLEN", key]), int(fields.len() as i64), "{key}");
+        let mut args = vec!["HMGET".to_string(), key.clone()];
+        args.extend(fields.iter().map(|(f, _)| f.clone()));
+        let vals: Vec<String> = fields.iter().map(|(_, v)| v.clone()).collect();
+        assert_eq!(c.cmd(&args), bulks(&vals), "{key}");
+        assert_eq!(c.cmd(&["TYPE", key]), simple("hash"));
+    }
+}
