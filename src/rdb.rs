@@ -355,41 +355,9 @@ fn lzf_decompress_core(
 // Integers as Redis recognises them
 // ---------------------------------------------------------------------------------------------
 
-/// Redis's `string2ll`: `s` as an i64 only if it is the canonical decimal form (no sign but a
-/// leading '-', no leading zeros, no spaces, fits i64), so that formatting the number gives back
-/// exactly `s`. Redis stores such strings as integers in RDB strings and listpacks.
-pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
-    // 20 chars is the longest i64 ("-9223372036854775808"); Redis rejects 21 and up.
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// Redis's `string2ll` (canonical decimal integers only): Redis stores such strings as integers
+/// in RDB strings, listpacks and intsets. The protocol parser's implementation, shared.
+pub use crate::resp::string2ll as parse_canonical_i64;
 
 fn int_text(v: i64) -> Vec<u8> {
     itoa::Buffer::new().format(v).as_bytes().to_vec()
