@@ -12,21 +12,8 @@
 # Prints a markdown report and writes benches/results/persist-<date>.md. Needs redis-server and
 # redis-benchmark (apt-get install redis-server redis-tools).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-
-build=1
-args=()
-for a in "$@"; do
-  if [[ "$a" == "--no-build" ]]; then build=0; else args+=("$a"); fi
-done
-
-for tool in redis-server redis-benchmark; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "persist.sh: $tool not found (apt-get install redis-server redis-tools)" >&2
-    exit 1
-  fi
-done
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
 
 for a in "${args[@]+"${args[@]}"}"; do
   case "$a" in --help|-h) build=0 ;; esac

@@ -2048,10 +2048,10 @@ fn keys_that_expired_while_down_are_not_loaded() {
     assert_eq!(c.cmd(&["PTTL", "forever"]), int(-1));
 }
 
-/// Hashes (small ones, saved as listpacks, and one past 512 fields, saved plain) survive SAVE and
+/// Hashes and sets (small ones saved as listpacks/intsets, big ones plain) survive SAVE and
 /// a restart with another shard count; the shard files still pass redis-check-rdb.
 #[test]
-fn hashes_survive_save_and_restart() {
+fn hashes_and_sets_survive_save_and_restart() {
     skip_on_real_redis!();
     let s = Server::start(no_save_points(2));
     let mut c = s.conn();
@@ -2079,6 +2079,29 @@ fn hashes_survive_save_and_restart() {
         assert_eq!(c.cmd(&args), int(n as i64));
         want.push((key, fields));
     }
+    // Sets: integers only (an intset), mixed, and one past 512 members (plain).
+    let sets: Vec<(String, Vec<String>)> = vec![
+        (
+            "s:ints".into(),
+            (0..50).map(|i| (i * 7 - 100).to_string()).collect(),
+        ),
+        (
+            "s:mixed".into(),
+            (0..30)
+                .map(|i| format!("m{i}"))
+                .chain(["5".into()])
+                .collect(),
+        ),
+        (
+            "s:big".into(),
+            (0..600).map(|i| format!("member-{i}")).collect(),
+        ),
+    ];
+    for (key, members) in &sets {
+        let mut args = vec!["SADD".to_string(), key.clone()];
+        args.extend(members.iter().cloned());
+        assert_eq!(c.cmd(&args), int(members.len() as i64));
+    }
     assert_eq!(c.cmd(&["SAVE"]), ok());
     if let Some(check) = tool("redis-check-rdb") {
         for f in list_dir(s.dir()).iter().filter(|n| n.ends_with(".rdb")) {
@@ -2098,5 +2121,12 @@ fn hashes_survive_save_and_restart() {
         let vals: Vec<String> = fields.iter().map(|(_, v)| v.clone()).collect();
         assert_eq!(c.cmd(&args), bulks(&vals), "{key}");
         assert_eq!(c.cmd(&["TYPE", key]), simple("hash"));
+    }
+    for (key, members) in &sets {
+        let mut got = c.cmd(&["SMEMBERS", key]).strings();
+        got.sort();
+        let mut want = members.clone();
+        want.sort();
+        assert_eq!(got, want, "{key}");
     }
 }

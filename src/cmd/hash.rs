@@ -12,6 +12,7 @@
 use super::keys::string_match;
 use super::string::{ld, opt_is};
 use super::{arity_error, err, flags, parse_i64, CommandSpec, ShardCtx};
+use super::{parse_cursor, sample_distinct, scan_positions};
 use crate::keyspace::{Hash, SmallBytes, Ttl, Value};
 use crate::resp::{Argv, Proto, Reply};
 
@@ -328,34 +329,6 @@ fn hincrbyfloat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
 }
 
-/// `count` distinct positions out of `len` (`count < len`), uniformly at random.
-///
-/// When most positions are wanted, a partial Fisher–Yates shuffle; otherwise rejection sampling
-/// into a set, which needs memory for `count` positions only (the hash may be huge).
-fn sample_distinct(len: usize, count: usize, rng: &mut fastrand::Rng) -> Vec<usize> {
-    debug_assert!(count < len);
-    if count.saturating_mul(3) > len {
-        let mut all: Vec<usize> = (0..len).collect();
-        for i in 0..count {
-            let j = rng.usize(i..len);
-            all.swap(i, j);
-        }
-        all.truncate(count);
-        all
-    } else {
-        let mut seen =
-            std::collections::HashSet::with_capacity_and_hasher(count, ahash::RandomState::new());
-        let mut out = Vec::with_capacity(count);
-        while out.len() < count {
-            let i = rng.usize(..len);
-            if seen.insert(i) {
-                out.push(i);
-            }
-        }
-        out
-    }
-}
-
 /// One HRANDFIELD item: the field, or with values a pair (RESP3: a 2-element array; RESP2: flat).
 fn reply_pair(out: &mut Reply, h: &Hash, i: usize, withvalues: bool) {
     let Some((k, v)) = h.get_index(i) else {
@@ -439,52 +412,6 @@ fn hrandfield(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
 }
 
-/// Redis's `parseScanCursorOrReply`: C `strtoul` on the argument up to its first NUL byte
-/// (optional sign, a `-` wraps around as unsigned, an empty string is 0), with no leading space
-/// and no trailing bytes, and overflow rejected.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
-    let s = &arg[..end];
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
-/// The positions one HSCAN call visits, highest first, and the cursor to return.
-///
-/// A small hash is returned whole with cursor 0, as Redis does for listpacks. A larger one is
-/// walked downwards: cursor `c ≠ 0` means "positions below `c`" (0 starts at the end), so the
-/// positions at or above the cursor are the visited ones. Removing a field moves only elements
-/// from higher positions to lower ones (`swap_remove` moves the last element into the hole,
-/// `shift_remove` shifts the tail down by one), so an element present throughout the scan either
-/// stays in the unvisited part or is seen again: none is missed. New fields are appended at the
-/// top, where a scan may or may not see them — as Redis allows.
-fn scan_positions(len: usize, cursor: u64, count: usize) -> (std::ops::Range<usize>, u64) {
-    if len <= SMALL_HASH {
-        return (0..len, 0);
-    }
-    let top = match usize::try_from(cursor) {
-        Ok(0) => len,
-        Ok(c) => c.min(len),
-        Err(_) => len,
-    };
-    let bottom = top.saturating_sub(count.max(1));
-    (bottom..top, bottom as u64)
-}
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count]: field/value pairs, the cursor as a bulk string.
 fn hscan(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let Some(cursor) = parse_cursor(argv.get(2)) else {
@@ -520,7 +447,7 @@ fn hscan(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         i += 2;
     }
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    let (range, next) = scan_positions(h.len(), cursor, count);
+    let (range, next) = scan_positions(h.len(), cursor, count, SMALL_HASH);
     let small = h.len() <= SMALL_HASH;
     // Small hashes go in order (like a listpack); larger ones downwards, as the cursor walks.
     let picked: Vec<usize> = {
@@ -688,15 +615,21 @@ mod tests {
 
     #[test]
     fn scan_positions_walk_down() {
-        assert_eq!(scan_positions(512, 0, 10), (0..512, 0));
-        assert_eq!(scan_positions(100, 55, 10), (0..100, 0));
-        assert_eq!(scan_positions(1000, 0, 10), (990..1000, 990));
-        assert_eq!(scan_positions(1000, 990, 10), (980..990, 980));
-        assert_eq!(scan_positions(1000, 5, 10), (0..5, 0));
+        assert_eq!(scan_positions(512, 0, 10, SMALL_HASH), (0..512, 0));
+        assert_eq!(scan_positions(100, 55, 10, SMALL_HASH), (0..100, 0));
+        assert_eq!(scan_positions(1000, 0, 10, SMALL_HASH), (990..1000, 990));
+        assert_eq!(scan_positions(1000, 990, 10, SMALL_HASH), (980..990, 980));
+        assert_eq!(scan_positions(1000, 5, 10, SMALL_HASH), (0..5, 0));
         // A cursor past the (shrunk) hash is clamped; a huge COUNT takes the rest.
-        assert_eq!(scan_positions(600, 990, 10), (590..600, 590));
-        assert_eq!(scan_positions(600, u64::MAX, 10), (590..600, 590));
-        assert_eq!(scan_positions(600, 300, usize::MAX), (0..300, 0));
+        assert_eq!(scan_positions(600, 990, 10, SMALL_HASH), (590..600, 590));
+        assert_eq!(
+            scan_positions(600, u64::MAX, 10, SMALL_HASH),
+            (590..600, 590)
+        );
+        assert_eq!(
+            scan_positions(600, 300, usize::MAX, SMALL_HASH),
+            (0..300, 0)
+        );
     }
 
     /// Scans `h` to the end while `mutate` changes it between calls; returns every field seen.
@@ -708,7 +641,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0u64;
         for step in 0..100_000 {
-            let (range, next) = scan_positions(h.len(), cursor, count);
+            let (range, next) = scan_positions(h.len(), cursor, count, SMALL_HASH);
             for i in range.rev() {
                 seen.insert(h.get_index(i).unwrap().0.to_vec());
             }

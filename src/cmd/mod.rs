@@ -244,3 +244,84 @@ pub mod err {
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
     crate::resp::string2ll(s)
 }
+
+// Shared by the collection commands (HSCAN/SSCAN, HRANDFIELD/SRANDMEMBER/SPOP).
+
+/// Redis's `parseScanCursorOrReply`: C `strtoul` on the argument up to its first NUL byte
+/// (optional sign, a `-` wraps around as unsigned, an empty string is 0), with no leading space
+/// and no trailing bytes, and overflow rejected.
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    let s = &arg[..end];
+    if s.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// The positions one HSCAN call visits, highest first, and the cursor to return.
+///
+/// A small collection (at most `small` items) is returned whole with cursor 0, as Redis does for listpacks. A larger one is
+/// walked downwards: cursor `c ≠ 0` means "positions below `c`" (0 starts at the end), so the
+/// positions at or above the cursor are the visited ones. Removing a field moves only elements
+/// from higher positions to lower ones (`swap_remove` moves the last element into the hole,
+/// `shift_remove` shifts the tail down by one), so an element present throughout the scan either
+/// stays in the unvisited part or is seen again: none is missed. New fields are appended at the
+/// top, where a scan may or may not see them — as Redis allows.
+pub(crate) fn scan_positions(
+    len: usize,
+    cursor: u64,
+    count: usize,
+    small: usize,
+) -> (std::ops::Range<usize>, u64) {
+    if len <= small {
+        return (0..len, 0);
+    }
+    let top = match usize::try_from(cursor) {
+        Ok(0) => len,
+        Ok(c) => c.min(len),
+        Err(_) => len,
+    };
+    let bottom = top.saturating_sub(count.max(1));
+    (bottom..top, bottom as u64)
+}
+
+/// `count` distinct positions out of `len` (`count < len`), uniformly at random.
+///
+/// When most positions are wanted, a partial Fisher–Yates shuffle; otherwise rejection sampling
+/// into a set, which needs memory for `count` positions only (the collection may be huge).
+pub(crate) fn sample_distinct(len: usize, count: usize, rng: &mut fastrand::Rng) -> Vec<usize> {
+    debug_assert!(count < len);
+    if count.saturating_mul(3) > len {
+        let mut all: Vec<usize> = (0..len).collect();
+        for i in 0..count {
+            let j = rng.usize(i..len);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        all
+    } else {
+        let mut seen =
+            std::collections::HashSet::with_capacity_and_hasher(count, ahash::RandomState::new());
+        let mut out = Vec::with_capacity(count);
+        while out.len() < count {
+            let i = rng.usize(..len);
+            if seen.insert(i) {
+                out.push(i);
+            }
+        }
+        out
+    }
+}

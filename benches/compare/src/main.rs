@@ -17,15 +17,21 @@
 //! PID; servers get PR_SET_PDEATHSIG so they die with this tool.
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use redis_lite_compare::bench::BenchProcess;
+use redis_lite_compare::report::{self, argv_string, busy_load, fmt_num as f, load_line, ratio};
+use redis_lite_compare::resp::{encode, Client};
+use redis_lite_compare::server::{self, Ready, Server, Who};
+use redis_lite_compare::sys::{
+    clk_tck, cmd_output, cpu_ticks, host, loadavg, rss_kb, run_dates, task_cpu_ns, threads,
+    version, Host,
+};
+use redis_lite_compare::{install_signal_handlers, make_tmp, num, opts_or_exit, stopping};
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -168,36 +174,6 @@ impl Opts {
     }
 }
 
-fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("{what}: not a number: {s:?}"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signals: Ctrl-C / SIGTERM set a flag; we stop starting work, stop the servers and clean up.
-// ---------------------------------------------------------------------------------------------
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        let h = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        libc::signal(libc::SIGINT, h);
-        libc::signal(libc::SIGTERM, h);
-        libc::signal(libc::SIGHUP, h);
-    }
-}
-
-fn stopping() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
-
 /// Raise the open-files soft limit to the hard limit (the c1000 cell needs > 1024 descriptors in
 /// the client and the servers; children inherit it).
 fn raise_nofile() -> String {
@@ -224,67 +200,6 @@ fn raise_nofile() -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc readings
-// ---------------------------------------------------------------------------------------------
-
-fn clk_tck() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
-/// utime + stime of the whole process (all threads, live and exited), in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &s[s.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // f[0] is field 3 (state); utime is field 14, stime field 15.
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// CPU time of all threads of a process in ns (/proc/PID/task/*/schedstat, first field).
-fn task_cpu_ns(pid: u32) -> Option<u64> {
-    let mut sum = 0u64;
-    let mut any = false;
-    for t in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
-        if let Ok(s) = fs::read_to_string(t.path().join("schedstat")) {
-            if let Some(ns) = s
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                sum += ns;
-                any = true;
-            }
-        }
-    }
-    any.then_some(sum)
-}
-
-fn rss_kb(pid: u32) -> Option<u64> {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn threads(pid: u32) -> Option<usize> {
-    Some(fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
-}
-
-fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-// ---------------------------------------------------------------------------------------------
 // Machine and date
 // ---------------------------------------------------------------------------------------------
 
@@ -300,46 +215,18 @@ struct Machine {
     memlock: String,
 }
 
-fn cmd_output(prog: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 fn machine(opts: &Opts, nofile: String) -> Machine {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let nproc = cmd_output("nproc", &[])
-        .and_then(|s| s.parse().ok())
+    let Host {
+        nproc,
+        cpu_model,
+        kernel,
+        mem_total,
+    } = host();
+    let nproc = nproc
         .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
         .unwrap_or(0);
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into());
-    let mem_total = fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            let l = s.lines().find(|l| l.starts_with("MemTotal:"))?.to_string();
-            let kb: f64 = l.split_whitespace().nth(1)?.parse().ok()?;
-            Some(format!("{:.1} GiB", kb / 1024.0 / 1024.0))
-        })
-        .unwrap_or_else(|| "?".into());
-    let redis_version =
-        cmd_output(&opts.redis_server, &["--version"]).unwrap_or_else(|| "?".into());
-    let benchmark_version =
-        cmd_output(&opts.redis_benchmark, &["--version"]).unwrap_or_else(|| "?".into());
+    let redis_version = version(&opts.redis_server);
+    let benchmark_version = version(&opts.redis_benchmark);
     let ours_version = if opts.ours_is_redis {
         format!("second {redis_version} (--ours-is-redis)")
     } else {
@@ -391,134 +278,30 @@ fn machine(opts: &Opts, nofile: String) -> Machine {
     }
 }
 
-/// (year, month, day, hour, minute, second) in UTC.
-fn utc_now() -> (i64, u32, u32, u32, u32, u32) {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (
-        y,
-        m,
-        d,
-        (sod / 3600) as u32,
-        (sod % 3600 / 60) as u32,
-        (sod % 60) as u32,
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // Servers
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Who {
-    Redis,
-    Ours,
-}
-
-impl Who {
-    fn label(self) -> &'static str {
-        match self {
-            Who::Redis => "redis",
-            Who::Ours => "ours",
-        }
-    }
-}
-
-struct Server {
-    who: Who,
-    child: Child,
-    pid: u32,
-    port: u16,
-    argv: Vec<String>,
-    log: PathBuf,
-    /// Lines the server printed on stdout (redis-lite), copied to `log` by a thread.
-    stdout_thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn free_port() -> io::Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-fn argv_string(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn spawn_server(argv: &[String], stdout: Stdio, stderr: Stdio) -> io::Result<Child> {
-    let mut c = Command::new(&argv[0]);
-    c.args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        c.pre_exec(|| {
-            // Die with us, even if we are SIGKILLed; own process group so a terminal Ctrl-C
-            // reaches only us and we stop the servers ourselves.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            libc::setpgid(0, 0);
-            Ok(())
-        });
-    }
-    c.spawn()
-}
-
-/// PING until +PONG (or the deadline).
-fn wait_ping(port: u16, child: &mut Child, deadline: Instant) -> Result<(), String> {
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(Some(st)) = child.try_wait() {
-            return Err(format!("exited during start-up ({st})"));
-        }
-        match Client::connect(port).and_then(|mut c| c.call(&[b"PING"])) {
-            Ok(Reply::Simple(s)) if s == "PONG" => return Ok(()),
-            Ok(r) => last = format!("PING answered {r:?}"),
-            Err(e) => last = e.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(format!(
-        "not answering PING within the start-up time ({last})"
-    ))
-}
-
+/// Starts `who` in `tmp/<label>-<tag>` (log: `tmp/<label>-<tag>.log`) and waits until it is
+/// ready: redis-server (and 'ours' with --ours-is-redis) up to 15 s, redis-lite up to 60 s.
 fn start_server(who: Who, opts: &Opts, tmp: &Path, tag: &str) -> Result<Server, String> {
     let redis_like = who == Who::Redis || opts.ours_is_redis;
     let dir = tmp.join(format!("{}-{tag}", who.label()));
-    fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
     let log = tmp.join(format!("{}-{tag}.log", who.label()));
-    let logf = File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
+    let (ready, secs) = if redis_like {
+        (Ready::Pong, 15)
+    } else {
+        (Ready::Line, 60)
+    };
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    server::start_server(who, ready, &dir, &log, deadline, |port| {
+        server_argv(redis_like, opts, &dir, port)
+    })
+}
+
+fn server_argv(redis_like: bool, opts: &Opts, dir: &Path, port: u16) -> Vec<String> {
     if redis_like {
-        let port = free_port().map_err(|e| format!("free port: {e}"))?;
-        let argv: Vec<String> = [
+        return [
             opts.redis_server.as_str(),
             "--port",
             &port.to_string(),
@@ -536,36 +319,8 @@ fn start_server(who: Who, opts: &Opts, tmp: &Path, tag: &str) -> Result<Server, 
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let errf = logf.try_clone().map_err(|e| e.to_string())?;
-        let mut child = spawn_server(&argv, Stdio::from(logf), Stdio::from(errf))
-            .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-        let pid = child.id();
-        if let Err(e) = wait_ping(port, &mut child, Instant::now() + Duration::from_secs(15)) {
-            let mut s = Server {
-                who,
-                child,
-                pid,
-                port,
-                argv,
-                log,
-                stdout_thread: None,
-            };
-            let tail = s.log_tail(20);
-            s.stop();
-            return Err(format!("{} {e}\n{tail}", who.label()));
-        }
-        return Ok(Server {
-            who,
-            child,
-            pid,
-            port,
-            argv,
-            log,
-            stdout_thread: None,
-        });
     }
-
-    // redis-lite: --port 0, read the ready line for the real port.
+    // redis-lite: --port 0; the port comes from its ready line.
     let mut argv: Vec<String> = vec![
         opts.ours_bin.to_string_lossy().into_owned(),
         "--port".into(),
@@ -583,284 +338,7 @@ fn start_server(who: Who, opts: &Opts, tmp: &Path, tag: &str) -> Result<Server, 
         argv.push(n.to_string());
     }
     argv.extend(opts.ours_args.iter().cloned());
-    let errf = logf.try_clone().map_err(|e| e.to_string())?;
-    let mut child = spawn_server(&argv, Stdio::piped(), Stdio::from(errf))
-        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-    let pid = child.id();
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel::<String>();
-    let mut logw = logf;
-    let th = std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
-        let mut line = String::new();
-        let mut tx = Some(tx);
-        loop {
-            line.clear();
-            match r.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let _ = logw.write_all(line.as_bytes());
-                    if let Some(t) = &tx {
-                        if t.send(line.clone()).is_err() {
-                            tx = None;
-                        }
-                    }
-                }
-            }
-        }
-    });
-    let mut srv = Server {
-        who,
-        child,
-        pid,
-        port: 0,
-        argv,
-        log,
-        stdout_thread: Some(th),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut port = None;
-    while Instant::now() < deadline && port.is_none() && !stopping() {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => {
-                if line.contains("Ready to accept connections") {
-                    port = line
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("addr="))
-                        .and_then(|a| a.rsplit(':').next())
-                        .and_then(|p| p.trim().parse::<u16>().ok());
-                    if port.is_none() {
-                        srv.stop();
-                        return Err(format!(
-                            "ours: ready line without addr=<host>:<port>: {line:?}"
-                        ));
-                    }
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if let Ok(Some(st)) = srv.child.try_wait() {
-            let tail = srv.log_tail(30);
-            srv.stop();
-            return Err(format!("ours exited during start-up ({st}); log:\n{tail}"));
-        }
-    }
-    let Some(port) = port else {
-        // Its stdout closed: it is probably exiting; give it a moment to say how.
-        for _ in 0..100 {
-            if let Ok(Some(st)) = srv.child.try_wait() {
-                let tail = srv.log_tail(30);
-                srv.stop();
-                return Err(format!("ours exited during start-up ({st}); log:\n{tail}"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let tail = srv.log_tail(30);
-        srv.stop();
-        return Err(format!(
-            "ours printed no 'Ready to accept connections ... addr=...' line within 60 s; log:\n{tail}"
-        ));
-    };
-    srv.port = port;
-    if let Err(e) = wait_ping(
-        port,
-        &mut srv.child,
-        Instant::now() + Duration::from_secs(15),
-    ) {
-        let tail = srv.log_tail(30);
-        srv.stop();
-        return Err(format!("ours {e}; log:\n{tail}"));
-    }
-    // Record the resolved command (with the real port) for the report.
-    Ok(srv)
-}
-
-impl Server {
-    fn alive(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(st)) => Err(format!("{} server exited ({st})", self.who.label())),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn log_tail(&self, n: usize) -> String {
-        let s = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = s.lines().collect();
-        let from = lines.len().saturating_sub(n);
-        lines[from..]
-            .iter()
-            .map(|l| format!("    | {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// SIGTERM by PID, wait up to 15 s, then SIGKILL. Returns how it ended.
-    fn stop(&mut self) -> String {
-        let how = match self.child.try_wait() {
-            Ok(Some(st)) => format!("had already exited ({st})"),
-            _ => {
-                // SAFETY: kill(2) on the PID of our own not-yet-reaped child.
-                unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGTERM) };
-                let t0 = Instant::now();
-                let deadline = t0 + Duration::from_secs(15);
-                let mut res = None;
-                while Instant::now() < deadline {
-                    if let Ok(Some(st)) = self.child.try_wait() {
-                        res = Some(format!(
-                            "stopped by SIGTERM in {} ms ({st})",
-                            t0.elapsed().as_millis()
-                        ));
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                res.unwrap_or_else(|| {
-                    let _ = self.child.kill(); // SIGKILL to our child's PID
-                    let st = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
-                    format!("did not stop within 15 s of SIGTERM; SIGKILLed ({st})")
-                })
-            }
-        };
-        if let Some(t) = self.stdout_thread.take() {
-            let _ = t.join();
-        }
-        how
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A minimal RESP client (loader, PING, DBSIZE, LLEN)
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug)]
-#[allow(dead_code)] // payloads are read through Debug, in error messages
-enum Reply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Reply>>),
-}
-
-struct Client {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-fn encode(buf: &mut Vec<u8>, args: &[&[u8]]) {
-    buf.push(b'*');
-    buf.extend_from_slice(args.len().to_string().as_bytes());
-    buf.extend_from_slice(b"\r\n");
-    for a in args {
-        buf.push(b'$');
-        buf.extend_from_slice(a.len().to_string().as_bytes());
-        buf.extend_from_slice(b"\r\n");
-        buf.extend_from_slice(a);
-        buf.extend_from_slice(b"\r\n");
-    }
-}
-
-impl Client {
-    fn connect(port: u16) -> io::Result<Client> {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-        s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        s.set_write_timeout(Some(Duration::from_secs(30)))?;
-        s.set_nodelay(true)?;
-        Ok(Client {
-            r: BufReader::with_capacity(1 << 16, s.try_clone()?),
-            w: s,
-        })
-    }
-
-    fn call(&mut self, args: &[&[u8]]) -> io::Result<Reply> {
-        let mut buf = Vec::new();
-        encode(&mut buf, args);
-        self.w.write_all(&buf)?;
-        self.read()
-    }
-
-    fn line(&mut self) -> io::Result<String> {
-        let mut l = Vec::new();
-        self.r.read_until(b'\n', &mut l)?;
-        if l.len() < 2 || l[l.len() - 2] != b'\r' {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed or malformed reply line",
-            ));
-        }
-        l.truncate(l.len() - 2);
-        Ok(String::from_utf8_lossy(&l).into_owned())
-    }
-
-    fn read(&mut self) -> io::Result<Reply> {
-        let l = self.line()?;
-        let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("bad reply {l:?}"));
-        let (t, rest) = l.split_at(l.len().min(1));
-        Ok(match t {
-            "+" => Reply::Simple(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse().map_err(|_| bad())?),
-            "$" => {
-                let n: i64 = rest.parse().map_err(|_| bad())?;
-                if n < 0 {
-                    Reply::Bulk(None)
-                } else {
-                    let mut b = vec![0; n as usize + 2];
-                    self.r.read_exact(&mut b)?;
-                    b.truncate(n as usize);
-                    Reply::Bulk(Some(b))
-                }
-            }
-            "*" => {
-                let n: i64 = rest.parse().map_err(|_| bad())?;
-                if n < 0 {
-                    Reply::Array(None)
-                } else {
-                    let mut v = Vec::with_capacity(n as usize);
-                    for _ in 0..n {
-                        v.push(self.read()?);
-                    }
-                    Reply::Array(Some(v))
-                }
-            }
-            _ => return Err(bad()),
-        })
-    }
-
-    fn int(&mut self, args: &[&[u8]]) -> Result<i64, String> {
-        match self.call(args) {
-            Ok(Reply::Int(n)) => Ok(n),
-            Ok(r) => Err(format!(
-                "{} answered {r:?}",
-                String::from_utf8_lossy(args[0])
-            )),
-            Err(e) => Err(format!("{}: {e}", String::from_utf8_lossy(args[0]))),
-        }
-    }
-
-    /// Send `cmds` (already encoded, `count` commands) and read `count` replies; returns the
-    /// number of error replies and the first one.
-    fn pipeline(&mut self, cmds: &[u8], count: usize) -> io::Result<(usize, Option<String>)> {
-        self.w.write_all(cmds)?;
-        let mut errors = 0;
-        let mut first = None;
-        for _ in 0..count {
-            if let Reply::Error(e) = self.read()? {
-                errors += 1;
-                first.get_or_insert(e);
-            }
-        }
-        Ok((errors, first))
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.w.shutdown(Shutdown::Both);
-    }
+    argv
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -898,34 +376,14 @@ fn memory_cell(srv: &mut Server, keys: usize) -> MemResult {
     let t0 = Instant::now();
     let deadline = t0 + Duration::from_secs(180);
     let res = (|| -> Result<(), String> {
-        let mut c = Client::connect(srv.port).map_err(|e| format!("connect: {e}"))?;
-        let mut buf = Vec::with_capacity(MEM_BATCH * 48);
-        let mut i = 0usize;
-        while i < keys {
-            if stopping() {
-                return Err("interrupted".into());
-            }
-            if Instant::now() > deadline {
-                return Err(format!("load not finished after 180 s ({i} keys sent)"));
-            }
-            buf.clear();
-            let end = (i + MEM_BATCH).min(keys);
-            for n in i..end {
-                let k = format!("key:{n}");
-                let v = format!("v{n:015}"); // exactly 16 bytes, distinct per key
-                encode(&mut buf, &[b"SET", k.as_bytes(), v.as_bytes()]);
-            }
-            let (errs, first) = c
-                .pipeline(&buf, end - i)
-                .map_err(|e| format!("after {i} keys: {e}"))?;
-            if errs > 0 {
-                return Err(format!(
-                    "{errs} error replies in keys {i}..{end}, first: -{}",
-                    first.unwrap_or_default()
-                ));
-            }
-            i = end;
-        }
+        let mut c = Client::connect(srv.port, Duration::from_secs(30))
+            .map_err(|e| format!("connect: {e}"))?;
+        c.send_batched(keys, MEM_BATCH, deadline, |buf, n| {
+            let k = format!("key:{n}");
+            let v = format!("v{n:015}"); // exactly 16 bytes, distinct per key
+            encode(buf, &[b"SET", k.as_bytes(), v.as_bytes()]);
+        })
+        .map_err(|e| e.message("SET", "keys", "after 180 s"))?;
         m.load_secs = t0.elapsed().as_secs_f64();
         m.dbsize = c.int(&[b"DBSIZE"]).ok();
         Ok(())
@@ -1106,14 +564,6 @@ impl RunResult {
     }
 }
 
-fn parse_csv_line(l: &str) -> Vec<String> {
-    l.trim()
-        .trim_matches('"')
-        .split("\",\"")
-        .map(String::from)
-        .collect()
-}
-
 fn run_benchmark(
     opts: &Opts,
     cell: &Cell,
@@ -1122,37 +572,24 @@ fn run_benchmark(
     timeout: Duration,
 ) -> RunResult {
     let mut r = RunResult::default();
-    let out_path = tmp.join("bench.out");
-    let err_path = tmp.join("bench.err");
-    let (Ok(out), Ok(err)) = (File::create(&out_path), File::create(&err_path)) else {
-        r.error = Some("cannot create output files in the temp dir".into());
-        return r;
-    };
     let tck = clk_tck();
-    let cpu0 = cpu_ticks(srv.pid);
+    let cpu0 = cpu_ticks(srv.pid).map(|t| t.0);
     let t0 = Instant::now();
-    let child = Command::new(&opts.redis_benchmark)
-        .args(cell.args(srv.port))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
+    let mut bench = match BenchProcess::spawn(&opts.redis_benchmark, &cell.args(srv.port), tmp) {
+        Ok(b) => b,
         Err(e) => {
-            r.error = Some(format!("cannot run {}: {e}", opts.redis_benchmark));
+            r.error = Some(e);
             return r;
         }
     };
     let mut status: Option<ExitStatus> = None;
     let mut timed_out = false;
-    let mut killed_at: Option<Instant> = None;
     let mut last_cpu_ns = task_cpu_ns(srv.pid).unwrap_or(0);
     let mut last_sample = t0;
     let mut busy: Vec<Instant> = Vec::new();
     let mut t_exit = t0;
     loop {
-        match child.try_wait() {
+        match bench.child.try_wait() {
             Ok(Some(st)) => {
                 status = Some(st);
                 t_exit = Instant::now();
@@ -1162,14 +599,8 @@ fn run_benchmark(
             Err(_) => break,
         }
         let over = t0.elapsed() > timeout;
-        if (over || stopping()) && killed_at.is_none() {
+        if (over || stopping()) && bench.terminate() {
             timed_out = over;
-            // SAFETY: kill(2) on our own child's PID.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-            killed_at = Some(Instant::now());
-        }
-        if killed_at.is_some_and(|k| k.elapsed() > Duration::from_secs(3)) {
-            let _ = child.kill();
         }
         // Server activity: sampling intervals in which the server was on a CPU for more than
         // 10% of the interval. Once the last reply is out it has nothing to do.
@@ -1189,29 +620,16 @@ fn run_benchmark(
         }
     }
     r.wall_secs = t0.elapsed().as_secs_f64();
-    let cpu1 = cpu_ticks(srv.pid);
+    let cpu1 = cpu_ticks(srv.pid).map(|t| t.0);
     if let (Some(a), Some(b)) = (cpu0, cpu1) {
         r.cpu_secs = (b.saturating_sub(a)) as f64 / tck;
     }
-    let stdout = fs::read_to_string(&out_path).unwrap_or_default();
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    let mut data = None;
-    for l in stdout.lines().chain(stderr.lines()) {
-        // Progress lines are \r-separated; keep the last segment.
-        let l = l.rsplit('\r').next().unwrap_or("").trim();
-        if l.is_empty() || l.starts_with("\"test\"") {
-            continue;
-        }
-        if l.starts_with('"') {
-            let f = parse_csv_line(l);
-            if f.len() >= 8 {
-                let p = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
-                data = Some((p(1), p(2), p(4), p(5), p(6), p(7)));
-                continue;
-            }
-        }
-        r.notes.push(l.to_string());
-    }
+    let out = bench.output();
+    let data = out
+        .tests
+        .last()
+        .map(|t| (t.rps, t.avg, t.p50, t.p95, t.p99, t.max));
+    r.notes = out.notes;
     if timed_out {
         r.error = Some(format!(
             "redis-benchmark did not finish within {} s (killed)",
@@ -1280,7 +698,8 @@ fn run_benchmark(
 /// LPOP cells pop what LPUSH pushed; when LPOP runs on its own (--only), top the list up first so
 /// every LPOP pops a real element on both servers.
 fn prefill_list(srv: &Server, n: u64) -> Result<Option<u64>, String> {
-    let mut c = Client::connect(srv.port).map_err(|e| format!("connect: {e}"))?;
+    let mut c =
+        Client::connect(srv.port, Duration::from_secs(30)).map_err(|e| format!("connect: {e}"))?;
     let len = c.int(&[b"LLEN", b"mylist"])?.max(0) as u64;
     if len >= n {
         return Ok(None);
@@ -1316,18 +735,8 @@ struct Agg {
     errors: Vec<String>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
+fn median(v: Vec<f64>) -> f64 {
+    report::median(v).unwrap_or(f64::NAN)
 }
 
 fn aggregate(runs: &[RunResult], n: u64) -> Agg {
@@ -1361,22 +770,6 @@ struct CellResult {
 // ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
-
-fn f(v: f64, prec: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.prec$}")
-    } else {
-        "—".into()
-    }
-}
-
-fn ratio(ours: f64, redis: f64) -> f64 {
-    if ours.is_finite() && redis.is_finite() && redis > 0.0 {
-        ours / redis
-    } else {
-        f64::NAN
-    }
-}
 
 fn rps_s(v: f64) -> String {
     if !v.is_finite() {
@@ -1762,39 +1155,6 @@ fn draw_chart(path: &Path, title: &str, results: &[CellResult]) -> Result<(), St
 // Main
 // ---------------------------------------------------------------------------------------------
 
-struct TmpDir {
-    path: PathBuf,
-    remove: bool,
-}
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        if self.remove {
-            let _ = fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-fn make_tmp(opts: &Opts) -> io::Result<TmpDir> {
-    let base = match &opts.tmpdir {
-        Some(p) => {
-            fs::create_dir_all(p)?;
-            p.clone()
-        }
-        None => std::env::temp_dir(),
-    };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let path = base.join(format!(
-        "redis-lite-compare-{}-{nanos:x}",
-        std::process::id()
-    ));
-    fs::create_dir(&path)?;
-    Ok(TmpDir { path, remove: true })
-}
-
 fn start_pair(opts: &Opts, tmp: &Path, tag: &str) -> Result<(Server, Server), String> {
     let redis = start_server(Who::Redis, opts, tmp, tag)?;
     match start_server(Who::Ours, opts, tmp, tag) {
@@ -1808,17 +1168,7 @@ fn start_pair(opts: &Opts, tmp: &Path, tag: &str) -> Result<(Server, Server), St
 }
 
 fn main() {
-    let opts = match Opts::parse() {
-        Ok(o) => o,
-        Err(e) => {
-            if e.is_empty() {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            eprintln!("error: {e}\n\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let opts = opts_or_exit(Opts::parse(), USAGE);
     std::process::exit(run(opts));
 }
 
@@ -2101,20 +1451,8 @@ fn render_report(x: &ReportInput) -> String {
         "- limits: open files {}; locked memory {}",
         m.nofile, m.memlock
     );
-    let _ = writeln!(
-        rep,
-        "- load average at start {}, at end {}; total run time {:.0} s",
-        x.load_start,
-        x.load_end,
-        x.total.as_secs_f64()
-    );
-    let busy = x
-        .load_start
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    if busy > 0.5 {
+    let _ = writeln!(rep, "{}", load_line(x.load_start, x.load_end, x.total));
+    if let Some(busy) = busy_load(x.load_start) {
         let _ = writeln!(
             rep,
             "- **warning**: the machine was busy before the run started (1-minute load average {busy:.2}); \
@@ -2216,12 +1554,10 @@ fn run(opts: Opts) -> i32 {
     install_signal_handlers();
     let nofile = raise_nofile();
     let t_start = Instant::now();
-    let (y, mo, d, h, mi, s) = utc_now();
-    let date_file = format!("{y:04}-{mo:02}-{d:02}T{h:02}{mi:02}{s:02}Z");
-    let date_human = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC");
+    let (date_file, date_human) = run_dates();
     let m = machine(&opts, nofile);
     let load_start = loadavg();
-    let tmp = match make_tmp(&opts) {
+    let tmp = match make_tmp(opts.tmpdir.as_deref(), "redis-lite-compare") {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot create temp dir: {e}");

@@ -23,15 +23,19 @@
 //! signalled, by PID; servers get PR_SET_PDEATHSIG so they die with this tool.
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use redis_lite_compare::bench::{BenchProcess, TestLat};
+use redis_lite_compare::report::{
+    self, argv_string, busy_load, fmt_num, load_line, median, shell_quote, thousands,
+};
+use redis_lite_compare::resp::{encode, info_field, Client, Reply};
+use redis_lite_compare::server::{start_server, Ready, Server, Who};
+use redis_lite_compare::sys::{cmd_output, cpu_secs, host, loadavg, run_dates, unix_now, version};
+use redis_lite_compare::{install_signal_handlers, make_tmp, num, opts_or_exit, stopping};
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -175,35 +179,9 @@ impl Opts {
     }
 }
 
-fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("{what}: not a number: {s:?}"))
-}
-
 // ---------------------------------------------------------------------------------------------
-// Signals and the time budget
+// The time budget
 // ---------------------------------------------------------------------------------------------
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        let h = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        libc::signal(libc::SIGINT, h);
-        libc::signal(libc::SIGTERM, h);
-        libc::signal(libc::SIGHUP, h);
-    }
-}
-
-fn stopping() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
 
 struct Budget {
     start: Instant,
@@ -234,89 +212,24 @@ impl Budget {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc readings and the machine
+// The machine
 // ---------------------------------------------------------------------------------------------
 
-fn clk_tck() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
-/// (utime + stime of the process, all its threads live and exited; cutime + cstime of its
-/// reaped children, e.g. redis-server's BGSAVE fork), in seconds.
-fn cpu_secs(pid: u32) -> Option<(f64, f64)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &s[s.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // f[0] is field 3 (state); utime/stime are fields 14/15, cutime/cstime 16/17.
-    let g = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
-    let tck = clk_tck();
-    Some((
-        (g(11)? + g(12)?) as f64 / tck,
-        (g(13)? + g(14)?) as f64 / tck,
-    ))
-}
-
-fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn cmd_output(prog: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 fn machine(opts: &Opts) -> Vec<String> {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let nproc = cmd_output("nproc", &[]).unwrap_or_else(|| "?".into());
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into());
-    let mem_total = fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            let l = s.lines().find(|l| l.starts_with("MemTotal:"))?.to_string();
-            let kb: f64 = l.split_whitespace().nth(1)?.parse().ok()?;
-            Some(format!("{:.1} GiB", kb / 1024.0 / 1024.0))
-        })
-        .unwrap_or_else(|| "?".into());
+    let host = host();
+    let nproc = host.nproc.map_or_else(|| "?".into(), |n| n.to_string());
     let fs_type = cmd_output(
         "stat",
         &["-f", "-c", "%T", &std::env::temp_dir().to_string_lossy()],
     )
     .unwrap_or_else(|| "?".into());
     vec![
-        format!("nproc: {nproc}; CPU: {cpu_model}; memory: {mem_total}; kernel: {kernel}"),
         format!(
-            "redis-server: {}",
-            cmd_output(&opts.redis_server, &["--version"]).unwrap_or_else(|| "?".into())
+            "nproc: {nproc}; CPU: {}; memory: {}; kernel: {}",
+            host.cpu_model, host.mem_total, host.kernel
         ),
-        format!(
-            "redis-benchmark: {}",
-            cmd_output(&opts.redis_benchmark, &["--version"]).unwrap_or_else(|| "?".into())
-        ),
+        format!("redis-server: {}", version(&opts.redis_server)),
+        format!("redis-benchmark: {}", version(&opts.redis_benchmark)),
         format!(
             "ours: {}",
             cmd_output(&opts.ours_bin.to_string_lossy(), &["--version"])
@@ -332,281 +245,25 @@ fn machine(opts: &Opts) -> Vec<String> {
     ]
 }
 
-/// (year, month, day, hour, minute, second) in UTC.
-fn utc_now() -> (i64, u32, u32, u32, u32, u32) {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (
-        y,
-        m,
-        d,
-        (sod / 3600) as u32,
-        (sod % 3600 / 60) as u32,
-        (sod % 60) as u32,
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// A minimal RESP client
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, PartialEq)]
-#[allow(dead_code)] // payloads are read through Debug, in error messages
-enum Reply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Reply>>),
-}
-
-impl Reply {
-    fn show(&self) -> String {
-        match self {
-            Reply::Simple(s) => format!("+{s}"),
-            Reply::Error(s) => format!("-{s}"),
-            Reply::Int(n) => format!(":{n}"),
-            Reply::Bulk(None) => "(nil)".into(),
-            Reply::Bulk(Some(b)) => format!("{:?}", String::from_utf8_lossy(b)),
-            Reply::Array(None) => "(nil array)".into(),
-            Reply::Array(Some(v)) => format!("array of {}", v.len()),
-        }
-    }
-}
-
-struct Client {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-fn encode(buf: &mut Vec<u8>, args: &[&[u8]]) {
-    buf.push(b'*');
-    buf.extend_from_slice(args.len().to_string().as_bytes());
-    buf.extend_from_slice(b"\r\n");
-    for a in args {
-        buf.push(b'$');
-        buf.extend_from_slice(a.len().to_string().as_bytes());
-        buf.extend_from_slice(b"\r\n");
-        buf.extend_from_slice(a);
-        buf.extend_from_slice(b"\r\n");
-    }
-}
-
-impl Client {
-    fn connect(port: u16, timeout: Duration) -> io::Result<Client> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-        s.set_read_timeout(Some(timeout))?;
-        s.set_write_timeout(Some(Duration::from_secs(30)))?;
-        s.set_nodelay(true)?;
-        Ok(Client {
-            r: BufReader::with_capacity(1 << 16, s.try_clone()?),
-            w: s,
-        })
-    }
-
-    fn set_timeout(&mut self, t: Duration) {
-        let _ = self
-            .w
-            .set_read_timeout(Some(t.max(Duration::from_millis(1))));
-    }
-
-    fn call(&mut self, args: &[&[u8]]) -> io::Result<Reply> {
-        let mut buf = Vec::new();
-        encode(&mut buf, args);
-        self.w.write_all(&buf)?;
-        self.read()
-    }
-
-    fn line(&mut self) -> io::Result<String> {
-        let mut l = Vec::new();
-        self.r.read_until(b'\n', &mut l)?;
-        if l.len() < 2 || l[l.len() - 2] != b'\r' {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed or malformed reply line",
-            ));
-        }
-        l.truncate(l.len() - 2);
-        Ok(String::from_utf8_lossy(&l).into_owned())
-    }
-
-    fn read(&mut self) -> io::Result<Reply> {
-        let l = self.line()?;
-        let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("bad reply {l:?}"));
-        let (t, rest) = l.split_at(l.len().min(1));
-        Ok(match t {
-            "+" => Reply::Simple(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse().map_err(|_| bad())?),
-            "$" => {
-                let n: i64 = rest.parse().map_err(|_| bad())?;
-                if n < 0 {
-                    Reply::Bulk(None)
-                } else {
-                    let mut b = vec![0; n as usize + 2];
-                    self.r.read_exact(&mut b)?;
-                    b.truncate(n as usize);
-                    Reply::Bulk(Some(b))
-                }
-            }
-            "*" => {
-                let n: i64 = rest.parse().map_err(|_| bad())?;
-                if n < 0 {
-                    Reply::Array(None)
-                } else {
-                    let mut v = Vec::with_capacity(n as usize);
-                    for _ in 0..n {
-                        v.push(self.read()?);
-                    }
-                    Reply::Array(Some(v))
-                }
-            }
-            _ => return Err(bad()),
-        })
-    }
-
-    fn int(&mut self, args: &[&[u8]]) -> Result<i64, String> {
-        match self.call(args) {
-            Ok(Reply::Int(n)) => Ok(n),
-            Ok(r) => Err(format!(
-                "{} answered {}",
-                String::from_utf8_lossy(args[0]),
-                r.show()
-            )),
-            Err(e) => Err(format!("{}: {e}", String::from_utf8_lossy(args[0]))),
-        }
-    }
-
-    fn info(&mut self, section: &str) -> Result<String, String> {
-        match self.call(&[b"INFO", section.as_bytes()]) {
-            Ok(Reply::Bulk(Some(b))) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            Ok(r) => Err(format!("INFO {section} answered {}", r.show())),
-            Err(e) => Err(format!("INFO {section}: {e}")),
-        }
-    }
-
-    /// Send `cmds` (already encoded, `count` commands) and read `count` replies; returns the
-    /// number of error replies and the first one.
-    fn pipeline(&mut self, cmds: &[u8], count: usize) -> io::Result<(usize, Option<String>)> {
-        self.w.write_all(cmds)?;
-        let mut errors = 0;
-        let mut first = None;
-        for _ in 0..count {
-            if let Reply::Error(e) = self.read()? {
-                errors += 1;
-                first.get_or_insert(e);
-            }
-        }
-        Ok((errors, first))
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.w.shutdown(Shutdown::Both);
-    }
-}
-
-fn info_field(info: &str, key: &str) -> Option<String> {
-    info.lines().find_map(|l| {
-        l.trim_end()
-            .strip_prefix(key)
-            .and_then(|r| r.strip_prefix(':'))
-            .map(String::from)
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Servers
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Who {
-    Redis,
-    Ours,
-}
-
-impl Who {
-    fn label(self) -> &'static str {
-        match self {
-            Who::Redis => "redis",
-            Who::Ours => "ours",
-        }
-    }
-}
-
-struct Server {
+/// Starts `who` in `dir` (logging to `log`) and waits until it is ready, up to `deadline`.
+fn start(
     who: Who,
-    child: Child,
-    pid: u32,
-    port: u16,
-    argv: Vec<String>,
-    log: PathBuf,
-    /// Spawn → ready (redis-lite: its ready line read; redis-server: first +PONG).
-    ready_ms: f64,
-    /// The server's CPU time (utime+stime, all threads) when it became ready.
-    ready_cpu_ms: f64,
-    /// redis-lite's ready line.
-    ready_line: Option<String>,
-    stdout_thread: Option<std::thread::JoinHandle<()>>,
-    stopped: Option<String>,
-}
-
-fn free_port() -> io::Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-fn argv_string(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn spawn(argv: &[String], stdout: Stdio, stderr: Stdio) -> io::Result<Child> {
-    let mut c = Command::new(&argv[0]);
-    c.args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        c.pre_exec(|| {
-            // Die with us, even if we are SIGKILLed; own process group so a terminal Ctrl-C
-            // reaches only us and we stop the servers ourselves.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            libc::setpgid(0, 0);
-            Ok(())
-        });
-    }
-    c.spawn()
+    opts: &Opts,
+    dir: &Path,
+    log: &Path,
+    deadline: Instant,
+) -> Result<Server, String> {
+    let ready = match who {
+        Who::Redis => Ready::Pong,
+        Who::Ours => Ready::Line,
+    };
+    start_server(who, ready, dir, log, deadline, |port| {
+        server_argv(who, opts, dir, port)
+    })
 }
 
 fn server_argv(who: Who, opts: &Opts, dir: &Path, port: u16) -> Vec<String> {
@@ -653,263 +310,6 @@ fn server_argv(who: Who, opts: &Opts, dir: &Path, port: u16) -> Vec<String> {
     argv
 }
 
-/// Starts a server in `dir` (logging to `log`) and waits until it is ready, up to `deadline`.
-fn start_server(
-    who: Who,
-    opts: &Opts,
-    dir: &Path,
-    log: &Path,
-    deadline: Instant,
-) -> Result<Server, String> {
-    fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
-    let logf = File::create(log).map_err(|e| format!("create {}: {e}", log.display()))?;
-    let errf = logf.try_clone().map_err(|e| e.to_string())?;
-    let port = match who {
-        Who::Redis => free_port().map_err(|e| format!("free port: {e}"))?,
-        Who::Ours => 0,
-    };
-    let argv = server_argv(who, opts, dir, port);
-    let (stdout, lines) = match who {
-        Who::Redis => (Stdio::from(logf), None),
-        Who::Ours => (Stdio::piped(), Some(logf)),
-    };
-    let t0 = Instant::now();
-    let mut child = spawn(&argv, stdout, Stdio::from(errf))
-        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-    let pid = child.id();
-    // redis-lite logs to stdout: a thread copies it to the log and hands us each line with the
-    // time it was read.
-    let mut rx = None;
-    let mut stdout_thread = None;
-    if let Some(mut logw) = lines {
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, r) = mpsc::channel::<(Instant, String)>();
-        rx = Some(r);
-        stdout_thread = Some(std::thread::spawn(move || {
-            let mut r = BufReader::new(out);
-            let mut line = String::new();
-            let mut tx = Some(tx);
-            loop {
-                line.clear();
-                match r.read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let at = Instant::now();
-                        let _ = logw.write_all(line.as_bytes());
-                        if let Some(t) = &tx {
-                            if t.send((at, line.clone())).is_err() {
-                                tx = None;
-                            }
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    let mut srv = Server {
-        who,
-        child,
-        pid,
-        port,
-        argv,
-        log: log.to_path_buf(),
-        ready_ms: f64::NAN,
-        ready_cpu_ms: f64::NAN,
-        ready_line: None,
-        stdout_thread,
-        stopped: None,
-    };
-    let res = match rx {
-        None => wait_pong(&mut srv, t0, deadline),
-        Some(rx) => wait_ready_line(&mut srv, &rx, t0, deadline),
-    };
-    if let Err(e) = res {
-        // Give an exiting server a moment to say why, then stop it.
-        std::thread::sleep(Duration::from_millis(200));
-        let tail = srv.log_tail(25);
-        let how = srv.stop();
-        return Err(format!(
-            "{} did not become ready: {e} (pid {}, {how}); log tail:\n{tail}",
-            who.label(),
-            srv.pid
-        ));
-    }
-    Ok(srv)
-}
-
-/// redis-server: it answers -LOADING while it loads; ready = the first +PONG.
-fn wait_pong(srv: &mut Server, t0: Instant, deadline: Instant) -> Result<(), String> {
-    let mut conn: Option<Client> = None;
-    let mut last = String::from("no attempt");
-    while Instant::now() < deadline {
-        if stopping() {
-            return Err("interrupted".into());
-        }
-        if let Ok(Some(st)) = srv.child.try_wait() {
-            return Err(format!("exited during start-up ({st})"));
-        }
-        if conn.is_none() {
-            match Client::connect(srv.port, Duration::from_secs(2)) {
-                Ok(c) => conn = Some(c),
-                Err(e) => last = format!("connect: {e}"),
-            }
-        }
-        if let Some(c) = conn.as_mut() {
-            match c.call(&[b"PING"]) {
-                Ok(Reply::Simple(s)) if s == "PONG" => {
-                    srv.ready_ms = t0.elapsed().as_secs_f64() * 1e3;
-                    srv.ready_cpu_ms = cpu_secs(srv.pid).map_or(f64::NAN, |c| c.0 * 1e3);
-                    return Ok(());
-                }
-                Ok(r) => last = format!("PING answered {}", r.show()),
-                Err(e) => {
-                    last = format!("PING: {e}");
-                    conn = None;
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    Err(format!("no +PONG before the deadline (last: {last})"))
-}
-
-/// redis-lite: ready = its `Ready to accept connections tcp addr=HOST:PORT ...` line.
-fn wait_ready_line(
-    srv: &mut Server,
-    rx: &mpsc::Receiver<(Instant, String)>,
-    t0: Instant,
-    deadline: Instant,
-) -> Result<(), String> {
-    loop {
-        if stopping() {
-            return Err("interrupted".into());
-        }
-        if Instant::now() >= deadline {
-            return Err("no ready line before the deadline".into());
-        }
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok((at, line)) if line.contains("Ready to accept connections") => {
-                let port = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("addr="))
-                    .and_then(|a| a.rsplit(':').next())
-                    .and_then(|p| p.trim().parse::<u16>().ok())
-                    .ok_or_else(|| format!("ready line without addr=<host>:<port>: {line:?}"))?;
-                srv.port = port;
-                srv.ready_ms = at.duration_since(t0).as_secs_f64() * 1e3;
-                srv.ready_line = Some(line.trim().to_string());
-                srv.ready_cpu_ms = cpu_secs(srv.pid).map_or(f64::NAN, |c| c.0 * 1e3);
-                // Check it answers (not part of the measured time).
-                let mut c = Client::connect(port, Duration::from_secs(10))
-                    .map_err(|e| format!("connect after the ready line: {e}"))?;
-                return match c.call(&[b"PING"]) {
-                    Ok(Reply::Simple(s)) if s == "PONG" => Ok(()),
-                    Ok(r) => Err(format!("PING after the ready line answered {}", r.show())),
-                    Err(e) => Err(format!("PING after the ready line: {e}")),
-                };
-            }
-            Ok(_) => {}
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err("stdout closed before the ready line".into())
-            }
-        }
-        if let Ok(Some(st)) = srv.child.try_wait() {
-            return Err(format!("exited during start-up ({st})"));
-        }
-    }
-}
-
-impl Server {
-    fn alive(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(st)) => Err(format!(
-                "{} (pid {}) has exited ({st})",
-                self.who.label(),
-                self.pid
-            )),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn log_tail(&self, n: usize) -> String {
-        let s = self.log_text();
-        let lines: Vec<&str> = s.lines().collect();
-        let from = lines.len().saturating_sub(n);
-        lines[from..]
-            .iter()
-            .map(|l| format!("    | {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Waits up to `max` for the process to exit on its own.
-    fn wait_exit(&mut self, max: Duration) -> Option<String> {
-        let deadline = Instant::now() + max;
-        while Instant::now() < deadline {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                self.join_stdout();
-                self.stopped = Some(format!("exited ({st})"));
-                return Some(st.to_string());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        None
-    }
-
-    fn join_stdout(&mut self) {
-        if let Some(t) = self.stdout_thread.take() {
-            let _ = t.join();
-        }
-    }
-
-    /// SIGTERM by PID, wait up to 15 s, then SIGKILL. Returns how it ended.
-    fn stop(&mut self) -> String {
-        if let Some(s) = &self.stopped {
-            return s.clone();
-        }
-        let how = match self.child.try_wait() {
-            Ok(Some(st)) => format!("had already exited ({st})"),
-            _ => {
-                // SAFETY: kill(2) on the PID of our own not-yet-reaped child.
-                unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGTERM) };
-                let t0 = Instant::now();
-                let deadline = t0 + Duration::from_secs(15);
-                let mut res = None;
-                while Instant::now() < deadline {
-                    if let Ok(Some(st)) = self.child.try_wait() {
-                        res = Some(format!(
-                            "stopped by SIGTERM in {} ms ({st})",
-                            t0.elapsed().as_millis()
-                        ));
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                res.unwrap_or_else(|| {
-                    let _ = self.child.kill(); // SIGKILL to our child's PID
-                    let st = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
-                    format!("did not stop within 15 s of SIGTERM; SIGKILLed ({st})")
-                })
-            }
-        };
-        self.join_stdout();
-        self.stopped = Some(how.clone());
-        how
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Data
 // ---------------------------------------------------------------------------------------------
@@ -946,67 +346,22 @@ fn load_data(srv: &Server, opts: &Opts, deadline: Instant) -> Result<f64, String
     let t0 = Instant::now();
     let mut c =
         Client::connect(srv.port, Duration::from_secs(30)).map_err(|e| format!("connect: {e}"))?;
-    let mut buf = Vec::with_capacity(SET_BATCH * 64);
-    let keys = opts.keys();
-    let mut i = 0usize;
-    while i < keys {
-        if stopping() {
-            return Err("interrupted".into());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("load not finished by its deadline ({i} keys sent)"));
-        }
-        buf.clear();
-        let end = (i + SET_BATCH).min(keys);
-        for n in i..end {
-            encode(
-                &mut buf,
-                &[b"SET", key_name(n).as_bytes(), key_value(n).as_bytes()],
-            );
-        }
-        let (errs, first) = c
-            .pipeline(&buf, end - i)
-            .map_err(|e| format!("SET after {i} keys: {e}"))?;
-        if errs > 0 {
-            return Err(format!(
-                "{errs} error replies to SET in keys {i}..{end}, first: -{}",
-                first.unwrap_or_default()
-            ));
-        }
-        i = end;
-    }
-    let lists = opts.lists();
+    c.send_batched(opts.keys(), SET_BATCH, deadline, |buf, n| {
+        encode(
+            buf,
+            &[b"SET", key_name(n).as_bytes(), key_value(n).as_bytes()],
+        )
+    })
+    .map_err(|e| e.message("SET", "keys", "by its deadline"))?;
     let per_batch = (10_000 / opts.list_items).max(1);
-    let mut i = 0usize;
-    while i < lists {
-        if stopping() {
-            return Err("interrupted".into());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "load not finished by its deadline ({i} lists sent)"
-            ));
-        }
-        buf.clear();
-        let end = (i + per_batch).min(lists);
-        for n in i..end {
-            let name = list_name(n);
-            let items = list_items(n, opts.list_items);
-            let mut args: Vec<&[u8]> = vec![b"RPUSH", name.as_bytes()];
-            args.extend(items.iter().map(|s| s.as_bytes()));
-            encode(&mut buf, &args);
-        }
-        let (errs, first) = c
-            .pipeline(&buf, end - i)
-            .map_err(|e| format!("RPUSH after {i} lists: {e}"))?;
-        if errs > 0 {
-            return Err(format!(
-                "{errs} error replies to RPUSH in lists {i}..{end}, first: -{}",
-                first.unwrap_or_default()
-            ));
-        }
-        i = end;
-    }
+    c.send_batched(opts.lists(), per_batch, deadline, |buf, n| {
+        let name = list_name(n);
+        let items = list_items(n, opts.list_items);
+        let mut args: Vec<&[u8]> = vec![b"RPUSH", name.as_bytes()];
+        args.extend(items.iter().map(|s| s.as_bytes()));
+        encode(buf, &args);
+    })
+    .map_err(|e| e.message("RPUSH", "lists", "by its deadline"))?;
     Ok(t0.elapsed().as_secs_f64())
 }
 
@@ -1094,17 +449,6 @@ fn dir_files(dir: &Path) -> Vec<(String, u64)> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, Default)]
-struct TestLat {
-    test: String,
-    rps: f64,
-    avg: f64,
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    max: f64,
-}
-
-#[derive(Clone, Debug, Default)]
 struct Bgsave {
     /// Seconds after redis-benchmark's spawn that BGSAVE was sent.
     at_s: f64,
@@ -1174,14 +518,6 @@ fn bench_args(opts: &Opts, port: &str, n: u64) -> Vec<String> {
     .collect()
 }
 
-fn parse_csv_line(l: &str) -> Vec<String> {
-    l.trim()
-        .trim_matches('"')
-        .split("\",\"")
-        .map(String::from)
-        .collect()
-}
-
 const BGSAVE_POLL: Duration = Duration::from_millis(20);
 
 fn run_benchmark(
@@ -1193,12 +529,6 @@ fn run_benchmark(
     budget: &Budget,
 ) -> BenchRun {
     let mut r = BenchRun::default();
-    let out_path = tmp.join("bench.out");
-    let err_path = tmp.join("bench.err");
-    let (Ok(out), Ok(err)) = (File::create(&out_path), File::create(&err_path)) else {
-        r.error = Some("cannot create output files in the temp dir".into());
-        return r;
-    };
     // The BGSAVE connection exists before the run starts.
     let mut ctl = if with_bgsave {
         match Client::connect(srv.port, Duration::from_secs(30)) {
@@ -1214,28 +544,22 @@ fn run_benchmark(
     let run_deadline = budget.deadline(Duration::from_secs(90));
     let cpu0 = cpu_secs(srv.pid);
     let t0 = Instant::now();
-    let mut child = match Command::new(&opts.redis_benchmark)
-        .args(bench_args(opts, &srv.port.to_string(), n))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-    {
-        Ok(c) => c,
+    let args = bench_args(opts, &srv.port.to_string(), n);
+    let mut bench = match BenchProcess::spawn(&opts.redis_benchmark, &args, tmp) {
+        Ok(b) => b,
         Err(e) => {
-            r.error = Some(format!("cannot run {}: {e}", opts.redis_benchmark));
+            r.error = Some(e);
             return r;
         }
     };
     let mut status = None;
-    let mut killed_at: Option<Instant> = None;
     let mut bg: Option<Bgsave> = None;
     let mut bg_done = !with_bgsave;
     let mut last_poll = t0;
     let mut bg_deadline = run_deadline;
     loop {
         if status.is_none() {
-            match child.try_wait() {
+            match bench.child.try_wait() {
                 Ok(Some(st)) => {
                     status = Some(st);
                     r.wall_s = t0.elapsed().as_secs_f64();
@@ -1243,8 +567,8 @@ fn run_benchmark(
                 Ok(None) => {}
                 Err(e) => {
                     r.error = Some(format!("waiting for redis-benchmark: {e}"));
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    let _ = bench.child.kill();
+                    let _ = bench.child.wait();
                     break;
                 }
             }
@@ -1253,25 +577,14 @@ fn run_benchmark(
             break;
         }
         let now = Instant::now();
-        if status.is_none() && (now > run_deadline || stopping()) {
-            match killed_at {
-                None => {
-                    // SAFETY: kill(2) on our own child's PID.
-                    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-                    killed_at = Some(now);
-                    if r.error.is_none() {
-                        r.error = Some(if stopping() {
-                            "interrupted".into()
-                        } else {
-                            "redis-benchmark did not finish by its deadline (killed)".into()
-                        });
-                    }
+        if status.is_none() && (now > run_deadline || stopping()) && bench.terminate() {
+            r.error.get_or_insert_with(|| {
+                if stopping() {
+                    "interrupted".into()
+                } else {
+                    "redis-benchmark did not finish by its deadline (killed)".into()
                 }
-                Some(k) if k.elapsed() > Duration::from_secs(3) => {
-                    let _ = child.kill();
-                }
-                Some(_) => {}
-            }
+            });
         }
         if let Some(c) = ctl.as_mut() {
             if bg.is_none() && t0.elapsed().as_secs_f64() >= opts.bgsave_at {
@@ -1356,32 +669,11 @@ fn run_benchmark(
         b.bytes_after = dir_files(&server_dir_of(srv)).iter().map(|f| f.1).sum();
     }
     r.bgsave = bg;
-    let stdout = fs::read_to_string(&out_path).unwrap_or_default();
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    for l in stdout.lines().chain(stderr.lines()) {
-        // Progress lines are \r-separated; keep the last segment.
-        let l = l.rsplit('\r').next().unwrap_or("").trim();
-        if l.is_empty() || l.starts_with("\"test\"") {
-            continue;
-        }
-        if l.starts_with('"') {
-            let f = parse_csv_line(l);
-            if f.len() >= 8 {
-                let p = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
-                r.tests.push(TestLat {
-                    test: f[0].clone(),
-                    rps: p(1),
-                    avg: p(2),
-                    p50: p(4),
-                    p95: p(5),
-                    p99: p(6),
-                    max: p(7),
-                });
-                continue;
-            }
-        }
-        if !r.notes.iter().any(|n| n == l) {
-            r.notes.push(l.to_string());
+    let out = bench.output();
+    r.tests = out.tests;
+    for l in out.notes {
+        if !r.notes.contains(&l) {
+            r.notes.push(l);
         }
     }
     if r.error.is_none() {
@@ -1503,7 +795,7 @@ fn bench_server(who: Who, opts: &Opts, tmp: &Path, budget: &Budget) -> Outcome {
         o.errors.push(format!("not started: {why}"));
         return o;
     }
-    let mut srv = match start_server(
+    let mut srv = match start(
         who,
         opts,
         &dir,
@@ -1607,10 +899,7 @@ fn bench_server(who: Who, opts: &Opts, tmp: &Path, budget: &Budget) -> Outcome {
     }
     o.files = dir_files(&dir);
     if let Ok(lastsave) = c.int(&[b"LASTSAVE"]) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = unix_now();
         if o.save_ms.is_some() && (now - lastsave).abs() > 5 + (save_ms / 1e3) as i64 {
             o.notes.push(format!(
                 "{label}: LASTSAVE after SAVE = {lastsave}, {} s from now",
@@ -1675,7 +964,7 @@ fn bench_server(who: Who, opts: &Opts, tmp: &Path, budget: &Budget) -> Outcome {
         ));
     }
     drop(srv);
-    let mut srv = match start_server(
+    let mut srv = match start(
         who,
         opts,
         &dir,
@@ -1835,29 +1124,11 @@ fn bench_server(who: Who, opts: &Opts, tmp: &Path, budget: &Budget) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 
 fn f(v: Option<f64>, prec: usize) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.prec$}"),
-        _ => "—".into(),
-    }
+    fmt_num(v.unwrap_or(f64::NAN), prec)
 }
 
 fn ratio(ours: Option<f64>, redis: Option<f64>) -> Option<f64> {
-    match (ours, redis) {
-        (Some(o), Some(r)) if o.is_finite() && r.is_finite() && r > 0.0 => Some(o / r),
-        _ => None,
-    }
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    Some(report::ratio(ours?, redis?)).filter(|q| !q.is_nan())
 }
 
 struct Row {
@@ -1879,20 +1150,6 @@ fn row(name: &str, redis: Option<f64>, ours: Option<f64>, prec: usize) -> Row {
         int: false,
         ratio: true,
     }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
 }
 
 /// Median over the runs (without or with BGSAVE) of one figure of one test.
@@ -2186,20 +1443,8 @@ fn render(x: &ReportInput) -> String {
     for m in x.machine {
         let _ = writeln!(rep, "- {m}");
     }
-    let _ = writeln!(
-        rep,
-        "- load average at start {}, at end {}; total run time {:.0} s",
-        x.load_start,
-        x.load_end,
-        x.total.as_secs_f64()
-    );
-    let busy = x
-        .load_start
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    if busy > 0.5 {
+    let _ = writeln!(rep, "{}", load_line(x.load_start, x.load_end, x.total));
+    if let Some(busy) = busy_load(x.load_start) {
         let _ = writeln!(
             rep,
             "- **warning**: the machine was busy before the run started (1-minute load average {busy:.2}); \
@@ -2370,48 +1615,16 @@ fn render(x: &ReportInput) -> String {
 // Main
 // ---------------------------------------------------------------------------------------------
 
-struct TmpDir {
-    path: PathBuf,
-}
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-fn make_tmp(opts: &Opts) -> io::Result<TmpDir> {
-    let base = match &opts.tmpdir {
-        Some(p) => {
-            fs::create_dir_all(p)?;
-            p.clone()
-        }
-        None => std::env::temp_dir(),
-    };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let path = base.join(format!(
-        "redis-lite-persist-{}-{nanos:x}",
-        std::process::id()
-    ));
-    fs::create_dir(&path)?;
-    Ok(TmpDir { path })
-}
-
 fn run(opts: Opts) -> i32 {
     install_signal_handlers();
     let budget = Budget {
         start: Instant::now(),
         total: opts.budget(),
     };
-    let (y, mo, d, h, mi, s) = utc_now();
-    let date_file = format!("{y:04}-{mo:02}-{d:02}T{h:02}{mi:02}{s:02}Z");
-    let date_human = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC");
+    let (date_file, date_human) = run_dates();
     let machine = machine(&opts);
     let load_start = loadavg();
-    let tmp = match make_tmp(&opts) {
+    let tmp = match make_tmp(opts.tmpdir.as_deref(), "redis-lite-persist") {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot create temp dir: {e}");
@@ -2469,16 +1682,6 @@ fn run(opts: Opts) -> i32 {
 }
 
 fn main() {
-    let opts = match Opts::parse() {
-        Ok(o) => o,
-        Err(e) => {
-            if e.is_empty() {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            eprintln!("error: {e}\n\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let opts = opts_or_exit(Opts::parse(), USAGE);
     std::process::exit(run(opts));
 }
