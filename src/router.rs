@@ -12,7 +12,7 @@ use crate::cmd::{
     self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session,
 };
 use crate::resp::{frame_len, Argv, CmdBatch, Reply};
-use crate::shard::{shard_of, Core, ReplyBatch, SubMeta};
+use crate::shard::{shard_of, Core, ReplyBatch, SubMeta, SHARD_GONE};
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -348,8 +348,6 @@ impl Dispatcher {
         }
     }
 }
-
-const SHARD_GONE: &[u8] = b"-ERR shard unavailable (server shutting down)\r\n";
 
 fn remote_reply(replies: &[Option<(Rc<ReplyBatch>, u32)>], shard: u16, idx: u32) -> &[u8] {
     match &replies[shard as usize] {

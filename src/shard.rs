@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The reply to a command whose owning shard is gone (only while the server stops).
+pub const SHARD_GONE: &[u8] = b"-ERR shard unavailable (server shutting down)\r\n";
+
 /// Redis Cluster's slot count: keys map to slots, slots to shards.
 pub const SLOTS: usize = 16384;
 
@@ -318,7 +321,7 @@ impl Core {
         );
         match self.await_forwarded(shard).await {
             Ok(rb) => rb.get(i as usize).to_vec(),
-            Err(_) => b"-ERR shard unavailable (server shutting down)\r\n".to_vec(),
+            Err(_) => SHARD_GONE.to_vec(),
         }
     }
 

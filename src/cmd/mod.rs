@@ -325,3 +325,31 @@ pub(crate) fn sample_distinct(len: usize, count: usize, rng: &mut fastrand::Rng)
         out
     }
 }
+
+/// The `[MATCH pattern] [COUNT count]` options of HSCAN/SSCAN from `argv[from..]`: COUNT
+/// (default 10) and the pattern (`None` for none or `*`), or Redis's error text.
+pub(crate) fn parse_scan_options(
+    argv: Argv<'_>,
+    from: usize,
+) -> Result<(usize, Option<&[u8]>), &'static str> {
+    let mut count: i64 = 10;
+    let mut pattern = None;
+    let mut i = from;
+    while i < argv.len() {
+        let has_arg = argv.len() - i >= 2;
+        if has_arg && string::opt_is(argv.get(i), "count") {
+            match parse_i64(argv.get(i + 1)) {
+                None => return Err(err::NOT_INTEGER),
+                Some(c) if c < 1 => return Err(err::SYNTAX),
+                Some(c) => count = c,
+            }
+        } else if has_arg && string::opt_is(argv.get(i), "match") {
+            let p = argv.get(i + 1);
+            pattern = (p != b"*").then_some(p);
+        } else {
+            return Err(err::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((usize::try_from(count).unwrap_or(usize::MAX), pattern))
+}

@@ -21,7 +21,7 @@ use super::string::opt_is;
 use super::{
     err, flags, parse_i64, AsyncFn, CommandSpec, Handler, Route, Session, ShardCtx, ShardFn,
 };
-use super::{parse_cursor, sample_distinct, scan_positions};
+use super::{parse_cursor, parse_scan_options, sample_distinct, scan_positions};
 use crate::keyspace::{Set, SmallBytes, Ttl, Value};
 use crate::resp::{Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
@@ -457,26 +457,10 @@ fn sscan(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         }
         Ok(Some(s)) => s,
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < argv.len() {
-        let has_arg = argv.len() - i >= 2;
-        if has_arg && opt_is(argv.get(i), "count") {
-            match parse_i64(argv.get(i + 1)) {
-                None => return out.error(err::NOT_INTEGER),
-                Some(c) if c < 1 => return out.error(err::SYNTAX),
-                Some(c) => count = c,
-            }
-        } else if has_arg && opt_is(argv.get(i), "match") {
-            let p = argv.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return out.error(err::SYNTAX);
-        }
-        i += 2;
-    }
-    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let (count, pattern) = match parse_scan_options(argv, 3) {
+        Ok(o) => o,
+        Err(e) => return out.error(e),
+    };
     let (range, next) = scan_positions(s.len(), cursor, count, SMALL_SET);
     let keep = |m: &&SmallBytes| pattern.is_none_or(|p| string_match(p, m, false));
     // Small sets go in order; larger ones downwards, as the cursor walks.

@@ -489,17 +489,9 @@ async fn finish_save(
     }
     let names: Vec<String> = (0..n).map(|i| paths.shard_file(i, n, id)).collect();
     let failed = results.iter().find_map(|r| r.as_ref().err().cloned());
-    let dir = paths.dir.clone();
     if let Some(why) = failed {
         // Shards remove their own .tmp; remove what the successful ones renamed.
-        let names2 = names.clone();
-        glommio::executor()
-            .spawn_blocking(move || {
-                for name in names2 {
-                    let _ = std::fs::remove_file(dir.join(name));
-                }
-            })
-            .await;
+        remove_files(&paths.dir, names).await;
         return Err(why);
     }
     let files: Vec<ShardFile> = results.into_iter().map(|r| r.unwrap()).collect();
@@ -524,14 +516,7 @@ async fn finish_save(
         .spawn_blocking(move || commit_manifest(&path, &m2, old.as_ref()))
         .await;
     if let Err(e) = committed {
-        let dir = paths.dir.clone();
-        glommio::executor()
-            .spawn_blocking(move || {
-                for name in names {
-                    let _ = std::fs::remove_file(dir.join(name));
-                }
-            })
-            .await;
+        remove_files(&paths.dir, names).await;
         return Err(e);
     }
     let mut st = core.shared.persist();
@@ -540,6 +525,18 @@ async fn finish_save(
     }
     st.current = Some(manifest);
     Ok(())
+}
+
+/// Deletes the files of a snapshot that will not be committed, off the executor thread.
+async fn remove_files(dir: &Path, names: Vec<String>) {
+    let dir = dir.to_path_buf();
+    glommio::executor()
+        .spawn_blocking(move || {
+            for name in names {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+        })
+        .await;
 }
 
 /// Writes the manifest (tmp, fsync, rename, fsync dir), then deletes the old snapshot's files.
@@ -1002,10 +999,7 @@ pub fn load(config: &Config, nshards: usize) -> Result<Loaded, String> {
                     for v in inbox {
                         for (db, key, val, exp) in v {
                             if !ks.load_insert(db as usize, &key, val, exp) {
-                                return Err(format!(
-                                    "duplicate key {:?} in database {db}",
-                                    String::from_utf8_lossy(&key)
-                                ));
+                                return Err(duplicate_key(&key, db as u64));
                             }
                         }
                     }
@@ -1198,13 +1192,7 @@ fn load_file(
                 let owner = shard_of(&key, nshards);
                 if owner == me {
                     if !ks.load_insert(db as usize, &key, val, expire_ms) {
-                        return Err(err(
-                            at,
-                            format!(
-                                "duplicate key {:?} in database {db}",
-                                String::from_utf8_lossy(&key)
-                            ),
-                        ));
+                        return Err(err(at, duplicate_key(&key, db)));
                     }
                 } else {
                     away[owner].push((db as u16, key.into_owned(), val, expire_ms));
@@ -1216,6 +1204,13 @@ fn load_file(
         return Err(err(0, "no snapshot id: not a file of this snapshot".into()));
     }
     Ok((keys, expired))
+}
+
+fn duplicate_key(key: &[u8], db: u64) -> String {
+    format!(
+        "duplicate key {:?} in database {db}",
+        String::from_utf8_lossy(key)
+    )
 }
 
 /// Removes `.tmp` files a crash left behind.
