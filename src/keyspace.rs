@@ -53,9 +53,12 @@ pub type Hash = IndexMap<SmallBytes, SmallBytes, ahash::RandomState>;
 /// A set value, in insertion order, with O(1) access by position (SPOP, SRANDMEMBER, SSCAN).
 pub type Set = indexmap::IndexSet<SmallBytes, ahash::RandomState>;
 
+/// A sorted-set value (see [`crate::zset`]).
+pub use crate::zset::Zset;
+
 /// The 16-byte tagged cell behind [`SmallBytes`] and [`Value`]. All `unsafe` of this module is here.
 mod cell {
-    use super::{Hash, List, Set};
+    use super::{Hash, List, Set, Zset};
     use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
     use std::ptr::NonNull;
 
@@ -77,6 +80,7 @@ mod cell {
     pub const KIND_LIST: u8 = 17;
     pub const KIND_HASH: u8 = 18;
     pub const KIND_SET: u8 = 19;
+    pub const KIND_ZSET: u8 = 20;
 
     const META_HEAP: u64 = 1 << 63;
     const META_OWNER_SHIFT: u32 = 56;
@@ -107,6 +111,7 @@ mod cell {
         List,
         Hash,
         Set,
+        Zset,
     }
 
     /// Owns whatever its tag says: an inline string, a heap block, an integer or a boxed list.
@@ -155,6 +160,7 @@ mod cell {
                 KIND_LIST => Repr::List,
                 KIND_HASH => Repr::Hash,
                 KIND_SET => Repr::Set,
+                KIND_ZSET => Repr::Zset,
                 _ => unreachable!("cell kinds are only built here"),
             }
         }
@@ -252,6 +258,10 @@ mod cell {
             Self::boxed(s, KIND_SET)
         }
 
+        pub fn zset(z: Box<Zset>) -> Cell {
+            Self::boxed(z, KIND_ZSET)
+        }
+
         /// The boxed collection, if the cell is of kind `want`. Safety: `T` must be the type
         /// `boxed` was called with for that kind (each `as_*` pairs one kind with one type).
         #[inline]
@@ -343,6 +353,16 @@ mod cell {
             unsafe { self.boxed_mut(Repr::Set) }
         }
 
+        pub fn as_zset(&self) -> Option<&Zset> {
+            // SAFETY: zset cells own a leaked `Box<Zset>`.
+            unsafe { self.boxed_ref(Repr::Zset) }
+        }
+
+        pub fn as_zset_mut(&mut self) -> Option<&mut Zset> {
+            // SAFETY: as above, uniquely borrowed.
+            unsafe { self.boxed_mut(Repr::Zset) }
+        }
+
         /// Heap bytes this cell owns beyond itself (for memory estimates).
         pub fn heap_size(&self) -> usize {
             match self.repr() {
@@ -365,6 +385,9 @@ mod cell {
                         + s.capacity() * (8 + std::mem::size_of::<super::SmallBytes>() + 8)
                         + s.iter().map(|m| m.0.heap_size()).sum::<usize>()
                 }),
+                Repr::Zset => self
+                    .as_zset()
+                    .map_or(0, |z| std::mem::size_of::<Zset>() + z.heap_size()),
                 _ => 0,
             }
         }
@@ -454,6 +477,9 @@ mod cell {
                     drop(unsafe { Box::from_raw(self.0.ptr.ptr.cast::<Hash>().as_ptr()) })
                 }
                 Repr::Set => drop(unsafe { Box::from_raw(self.0.ptr.ptr.cast::<Set>().as_ptr()) }),
+                Repr::Zset => {
+                    drop(unsafe { Box::from_raw(self.0.ptr.ptr.cast::<Zset>().as_ptr()) })
+                }
                 _ => {}
             }
         }
@@ -473,6 +499,7 @@ mod cell {
                 Repr::List => Cell::list(Box::new(self.as_list().cloned().unwrap_or_default())),
                 Repr::Hash => Cell::hash(Box::new(self.as_hash().cloned().unwrap_or_default())),
                 Repr::Set => Cell::set(Box::new(self.as_set().cloned().unwrap_or_default())),
+                Repr::Zset => Cell::zset(Box::new(self.as_zset().cloned().unwrap_or_default())),
             };
             c.set_owner_bits(0);
             c
@@ -566,6 +593,7 @@ pub enum Kind {
     List,
     Hash,
     Set,
+    Zset,
 }
 
 impl Kind {
@@ -576,6 +604,7 @@ impl Kind {
             Kind::List => "list",
             Kind::Hash => "hash",
             Kind::Set => "set",
+            Kind::Zset => "zset",
         }
     }
 }
@@ -652,12 +681,17 @@ impl Value {
         Value(Cell::set(Box::new(s)))
     }
 
+    pub fn zset(z: Zset) -> Value {
+        Value(Cell::zset(Box::new(z)))
+    }
+
     pub fn kind(&self) -> Kind {
         match self.0.repr() {
             Repr::Inline(_) | Repr::Heap | Repr::Int => Kind::String,
             Repr::List => Kind::List,
             Repr::Hash => Kind::Hash,
             Repr::Set => Kind::Set,
+            Repr::Zset => Kind::Zset,
         }
     }
 
@@ -694,6 +728,14 @@ impl Value {
         self.0.as_set_mut()
     }
 
+    pub fn as_zset(&self) -> Option<&Zset> {
+        self.0.as_zset()
+    }
+
+    pub fn as_zset_mut(&mut self) -> Option<&mut Zset> {
+        self.0.as_zset_mut()
+    }
+
     /// Appends to a string value; returns the new length (`None` if not a string or too long).
     pub fn append(&mut self, data: &[u8]) -> Option<usize> {
         let old = self.as_str()?.len();
@@ -726,7 +768,10 @@ impl fmt::Debug for Value {
             _ => match (self.as_hash(), self.as_set()) {
                 (Some(h), _) => write!(f, "Hash({h:?})"),
                 (_, Some(s)) => write!(f, "Set({s:?})"),
-                _ => write!(f, "?"),
+                _ => match self.as_zset() {
+                    Some(z) => write!(f, "Zset({:?})", z.iter().collect::<Vec<_>>()),
+                    None => write!(f, "?"),
+                },
             },
         }
     }
@@ -839,6 +884,10 @@ impl Slot {
 
     pub fn as_set_mut(&mut self) -> Option<&mut Set> {
         self.0.as_set_mut()
+    }
+
+    pub fn as_zset_mut(&mut self) -> Option<&mut Zset> {
+        self.0.as_zset_mut()
     }
 
     /// See [`Value::append`].
@@ -1005,6 +1054,11 @@ pub struct Keyspace {
     dirty: u64,
     /// The point-in-time snapshot being written, if any (BGSAVE/SAVE). See [`Snapshot`].
     snap: Option<Box<Snapshot>>,
+    /// Keys (per DB) some client is blocked on (BLPOP & co), and how many.
+    watched: Vec<hashbrown::HashSet<Box<[u8]>, ahash::RandomState>>,
+    watched_len: usize,
+    /// Watched keys that received a list since [`Keyspace::take_ready`] last ran, in order.
+    ready: Vec<(usize, Box<[u8]>)>,
 }
 
 /// Finds `key` and applies lazy expiry: a key past its deadline is deleted (and counted) and
@@ -1051,6 +1105,9 @@ impl Keyspace {
             expire_next_db: 0,
             dirty: 0,
             snap: None,
+            watched: Vec::new(),
+            watched_len: 0,
+            ready: Vec::new(),
         }
     }
 
@@ -1147,6 +1204,9 @@ impl Keyspace {
     /// Sets `key` to `val` (creating or overwriting, whatever the old type), with `ttl` deciding
     /// what happens to its expiry. An expired old key counts as absent (so `Keep` keeps nothing).
     pub fn set(&mut self, db: usize, key: &[u8], val: Value, ttl: Ttl, now_ms: i64) {
+        if self.watched_len > 0 && val.kind() == Kind::List {
+            self.signal_ready(db, key);
+        }
         let h = self.hash(key);
         let hasher = &self.hasher;
         let d = &mut self.dbs[db];
@@ -2131,5 +2191,50 @@ mod tests {
             .collect();
         assert_eq!(got.lock().unwrap().len(), 1000);
         assert_eq!(before, after);
+    }
+}
+
+/// Keys clients are blocked on. The keyspace only knows *which* keys are watched, so that storing
+/// a list under one (Redis's `signalKeyAsReady`, done in `dbAdd`) is noticed without every writer
+/// having to remember it; the blocked clients themselves live in [`crate::blocking`].
+impl Keyspace {
+    /// Starts watching `key` in `db` (idempotent).
+    pub fn watch(&mut self, db: usize, key: &[u8]) {
+        if self.watched.len() <= db {
+            self.watched.resize_with(db + 1, Default::default);
+        }
+        if !self.watched[db].contains(key) {
+            self.watched[db].insert(key.into());
+            self.watched_len += 1;
+        }
+    }
+
+    /// Stops watching `key` in `db`.
+    pub fn unwatch(&mut self, db: usize, key: &[u8]) {
+        if let Some(set) = self.watched.get_mut(db) {
+            if set.remove(key) {
+                self.watched_len -= 1;
+            }
+        }
+    }
+
+    /// Marks a watched key as ready (a value that may serve its blocked clients was stored).
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.watched.get(db).is_some_and(|s| s.contains(key))
+            && !self.ready.iter().any(|(d, k)| *d == db && &**k == key)
+        {
+            self.ready.push((db, key.into()));
+        }
+    }
+
+    /// Whether any watched key became ready (cheap: checked after every command).
+    #[inline]
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// The keys that became ready, in the order they did.
+    pub fn take_ready(&mut self) -> Vec<(usize, Box<[u8]>)> {
+        std::mem::take(&mut self.ready)
     }
 }

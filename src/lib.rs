@@ -45,3 +45,4 @@ pub mod resp;
 pub mod router;
 pub mod server;
 pub mod shard;
+pub mod zset;

@@ -7,12 +7,14 @@
 //! table row alone, before any handler runs.
 
 pub mod admin;
+pub mod blocking;
 pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::config::Config;
 use crate::keyspace::Keyspace;
@@ -172,6 +174,8 @@ pub fn table() -> &'static [CommandSpec] {
         server::register(&mut t);
         hash::register(&mut t);
         set::register(&mut t);
+        zset::register(&mut t);
+        blocking::register(&mut t);
         t
     })
 }

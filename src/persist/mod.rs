@@ -1178,14 +1178,24 @@ fn load_file(
                         }
                         Value::set(set)
                     }
-                    rdb::RdbValue::ZSet(_) => {
-                        return Err(err(
-                            at,
-                            format!(
-                                "value type zset for key {:?} is not supported by this build yet",
-                                String::from_utf8_lossy(&key)
-                            ),
-                        ));
+                    rdb::RdbValue::ZSet(items) => {
+                        if items.is_empty() {
+                            continue;
+                        }
+                        let mut z = crate::keyspace::Zset::with_capacity(items.len());
+                        for (m, score) in &items {
+                            if z.insert(m, *score).is_some() {
+                                return Err(err(
+                                    at,
+                                    format!(
+                                        "sorted set {:?} holds member {:?} twice",
+                                        String::from_utf8_lossy(&key),
+                                        String::from_utf8_lossy(m)
+                                    ),
+                                ));
+                            }
+                        }
+                        Value::zset(z)
                     }
                 };
                 keys += 1;

@@ -94,6 +94,8 @@ impl SnapshotSink for RdbSink {
                         set.iter().map(|m| m.as_slice()),
                         self.compress,
                     );
+                } else if let Some(z) = val.as_zset() {
+                    rdb::write_zset_record(&mut self.out, key, z.len(), z.iter(), self.compress);
                 } else {
                     unreachable!("every value kind is saved");
                 }

@@ -1,0 +1,5 @@
+//! Blocking list commands.
+
+use super::CommandSpec;
+
+pub fn register(_t: &mut Vec<CommandSpec>) {}

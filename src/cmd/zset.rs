@@ -1,0 +1,5 @@
+//! Sorted-set commands.
+
+use super::CommandSpec;
+
+pub fn register(_t: &mut Vec<CommandSpec>) {}
