@@ -31,6 +31,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
 
     // Bytes the unparsed input must reach before parsing can progress (the parser's hint).
     let mut needed = 0usize;
+    // Bytes were read while a blocking command waited (see `Flow::Async` below).
+    let mut buffered = false;
     loop {
         // Make room: compact a partial frame to the front, grow only if it fills the buffer.
         if end == inbuf.len() {
@@ -50,11 +52,16 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 inbuf.resize(want, 0);
             }
         }
-        let n = match stream.read(&mut inbuf[end..]).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        end += n;
+        if buffered {
+            // Input that arrived while a command blocked: parse it before reading more.
+            buffered = false;
+        } else {
+            let n = match stream.read(&mut inbuf[end..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            end += n;
+        }
         if end - start < needed {
             continue;
         }
@@ -81,6 +88,42 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                     let flow = match flow {
                         Flow::Server(c) => {
                             crate::cmd::server::run(&core, &mut session, c, argv, &mut out).await
+                        }
+                        Flow::Async(f) if is_blocking(argv.get(0)) => {
+                            // While it waits, keep reading: a closed socket must unblock it
+                            // (so no element is served to a client that is gone), and what
+                            // the client pipelines meanwhile waits in the buffer.
+                            let gone = session.gone.clone();
+                            gone.reset();
+                            let mut fut = f(&core, &mut session, argv, &mut out);
+                            loop {
+                                if gone.get() || end == inbuf.len() {
+                                    fut.as_mut().await;
+                                    break;
+                                }
+                                let read = futures_lite::future::or(
+                                    async {
+                                        fut.as_mut().await;
+                                        None
+                                    },
+                                    async { Some(stream.read(&mut inbuf[end..]).await) },
+                                )
+                                .await;
+                                match read {
+                                    None => break,
+                                    Some(Ok(0)) | Some(Err(_)) => gone.set(),
+                                    Some(Ok(n)) => {
+                                        end += n;
+                                        buffered = true;
+                                    }
+                                }
+                            }
+                            drop(fut);
+                            if session.close_after_reply {
+                                Flow::Close
+                            } else {
+                                Flow::Continue
+                            }
                         }
                         Flow::Async(f) => {
                             f(&core, &mut session, argv, &mut out).await;
@@ -132,4 +175,10 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             }
         }
     }
+}
+
+/// Whether the command named `name` may block (BLPOP & co).
+fn is_blocking(name: &[u8]) -> bool {
+    crate::cmd::lookup(name)
+        .is_some_and(|i| crate::cmd::table()[i].flags & crate::cmd::flags::BLOCKING != 0)
 }

@@ -24,6 +24,7 @@
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
 //! | one connection's loop | `conn.rs` |
 //! | executors, meshes, listeners, ready line, shutdown | `server.rs` |
+//! | clients blocked on list keys (BLPOP & co): queues, serving, claims | `blocking.rs` |
 //! | SAVE/BGSAVE snapshots, manifest, start-up load | `persist/` |
 //! | RDB format (Redis 7.0, v10): records, strings, lists, LZF, CRC-64 | `rdb.rs` |
 //! | server-wide commands (SAVE, BGSAVE, SHUTDOWN, INFO, LASTSAVE) | `cmd/server.rs` |
@@ -35,6 +36,7 @@
 //! - `shard_of` is stable across builds, restarts and machines (CRC16 slots, never a seeded hash);
 //!   ahash is only for maps inside a shard.
 
+pub mod blocking;
 pub mod cmd;
 pub mod config;
 pub mod conn;

@@ -187,6 +187,7 @@ pub struct ShardStats {
     pub dirty: u64,
     pub stats: crate::keyspace::KeyspaceStats,
     pub connected_clients: u64,
+    pub blocked_clients: u64,
     pub total_connections: u64,
     pub total_commands: u64,
 }
@@ -211,6 +212,8 @@ pub struct Core {
     /// Envelopes sent to other shards and not answered yet.
     inflight: Cell<u32>,
     pub connected: Cell<u64>,
+    /// This core's clients waiting in a blocking command (INFO's blocked_clients).
+    pub blocked: Cell<u64>,
     pub total_connections: Cell<u64>,
     pub total_commands: Cell<u64>,
 }
@@ -238,6 +241,7 @@ impl Core {
             paused: Cell::new(0),
             inflight: Cell::new(0),
             connected: Cell::new(0),
+            blocked: Cell::new(0),
             total_connections: Cell::new(0),
             total_commands: Cell::new(0),
         }
@@ -285,6 +289,7 @@ impl Core {
             dirty: ks.dirty(),
             stats: ks.stats().clone(),
             connected_clients: self.connected.get(),
+            blocked_clients: self.blocked.get(),
             total_connections: self.total_connections.get(),
             total_commands: self.total_commands.get(),
         }
@@ -356,7 +361,12 @@ impl Core {
                 db,
                 now_ms: self.now.get(),
             };
-            f(&mut ctx, argv, out)
+            f(&mut ctx, argv, out);
+            // A list stored under a key clients block on: serve them now, before anything else
+            // runs on this shard (Redis's handleClientsBlockedOnKeys after each command).
+            if ctx.ks.has_ready() {
+                crate::blocking::serve_ready(ctx.ks, ctx.now_ms);
+            }
         }));
         if res.is_err() {
             out.buf.truncate(mark);

@@ -36,6 +36,8 @@ pub mod flags {
     /// Not callable by clients (unknown command to them); used by [`crate::shard::Core::call`]
     /// for the steps of cross-shard commands.
     pub const INTERNAL: u32 = 1 << 9;
+    /// May wait for other clients (BLPOP & co): the connection watches its socket meanwhile.
+    pub const BLOCKING: u32 = 1 << 10;
 }
 
 /// How partial replies from several shards become one reply.
@@ -87,6 +89,8 @@ pub struct Session {
     /// Set by QUIT: the connection closes after this reply is written.
     pub close_after_reply: bool,
     pub name: Option<Vec<u8>>,
+    /// Set by the connection when the client goes away while a blocking command waits.
+    pub gone: std::rc::Rc<crate::blocking::Flag>,
 }
 
 /// What a connection-level handler sees.

@@ -204,10 +204,11 @@ async fn info(core: &Rc<Core>, argv: Argv<'_>) -> String {
             "server" => server_section(core, &mut s),
             "clients" => {
                 let clients: u64 = shards.iter().map(|x| x.connected_clients).sum();
+                let blocked: u64 = shards.iter().map(|x| x.blocked_clients).sum();
                 let _ = write!(
                     s,
                     "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\n\
-                     maxclients:10000\r\nblocked_clients:0\r\ntracking_clients:0\r\n"
+                     maxclients:10000\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\n"
                 );
             }
             "memory" => {
