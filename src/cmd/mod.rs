@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -180,6 +181,7 @@ pub fn table() -> &'static [CommandSpec] {
         set::register(&mut t);
         zset::register(&mut t);
         blocking::register(&mut t);
+        scripting::register(&mut t);
         t
     })
 }
