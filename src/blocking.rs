@@ -1,8 +1,9 @@
-//! Clients blocked on list keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+//! Clients blocked on list and sorted-set keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP,
+//! BZPOPMIN, BZPOPMAX, BZMPOP).
 //!
 //! A blocked client waits on its own connection's core for a oneshot; the keys it waits for live on
 //! their owners. Each owner keeps, per key, a FIFO of the clients blocked on it. When a list is
-//! stored under a watched key (the keyspace notices it in `Keyspace::set`, where Redis calls
+//! stored under a watched key (a list or sorted set; the keyspace notices it in `Keyspace::set`, where Redis calls
 //! `signalKeyAsReady`), the owner serves the waiters right after the command that stored it, oldest
 //! first, as Redis's `handleClientsBlockedOnKeys` does: it pops for them on the spot and sends each
 //! its reply, so no other client can take the element in between.
@@ -14,7 +15,7 @@
 //! The queues are thread-local: one executor thread is one shard, and only that shard's commands
 //! touch them (via the INTERNAL `__block`/`__unblock` commands and [`serve_ready`]).
 
-use crate::keyspace::{Keyspace, List, SmallBytes, Ttl, Value};
+use crate::keyspace::{Keyspace, Kind, List, SmallBytes, Ttl, Value};
 use crate::resp::{Proto, Reply};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -36,6 +37,19 @@ pub enum Op {
         to_left: bool,
         dst_here: bool,
     },
+    /// BZPOPMIN/BZPOPMAX (`count` None: replied as `[key, member, score]`) and BZMPOP (`count`
+    /// Some: `[key, [[member, score]…]]`).
+    ZPop { max: bool, count: Option<usize> },
+}
+
+impl Op {
+    /// The type of value that can serve this waiter.
+    fn wants(&self) -> Kind {
+        match self {
+            Op::ZPop { .. } => Kind::Zset,
+            _ => Kind::List,
+        }
+    }
 }
 
 /// What the owner hands a served client.
@@ -209,14 +223,12 @@ pub fn dequeue(ks: &mut Keyspace, db: usize, key: &[u8], id: u64) {
     }
 }
 
-/// Does `key` hold a non-empty list? (`Err` for another type.)
-fn list_ready(ks: &mut Keyspace, db: usize, key: &[u8], now: i64) -> Result<bool, ()> {
+/// Does `key` hold a non-empty value of type `want`? (`Err` for another type.)
+fn ready(ks: &mut Keyspace, db: usize, key: &[u8], now: i64, want: Kind) -> Result<bool, ()> {
     match ks.lookup_write(db, key, now) {
         None => Ok(false),
-        Some(v) => match v.as_list() {
-            Some(l) => Ok(!l.is_empty()),
-            None => Err(()),
-        },
+        Some(v) if v.kind() != want => Err(()),
+        Some(v) => Ok(v.as_list().map_or(0, |l| l.len()) + v.as_zset().map_or(0, |z| z.len()) > 0),
     }
 }
 
@@ -230,27 +242,38 @@ pub fn serve_ready(ks: &mut Keyspace, now: i64) {
     }
 }
 
-/// Serves the waiters of one key, oldest first, while it holds elements.
+/// Serves the waiters of one key, oldest first, while it holds elements. Waiters for another
+/// type (a BZPOPMIN client on a key that became a list) stay queued, as in Redis.
 fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8], now: i64) {
     loop {
-        if list_ready(ks, db, key, now) != Ok(true) {
+        let kind = match ks.lookup_write(db, key, now) {
+            Some(v) => v.kind(),
+            None => return,
+        };
+        if ready(ks, db, key, now, kind) != Ok(true) {
             return;
         }
         let next = QUEUES.with(|q| {
             let mut q = q.borrow_mut();
             let k = (db, key.to_vec());
             let dq = q.get_mut(&k)?;
-            let w = dq.pop_front();
+            // Waiters settled elsewhere (another shard, their timeout or disconnect) go.
+            dq.retain(|w| !w.is_claimed());
+            let w = dq
+                .iter()
+                .position(|w| w.op.wants() == kind)
+                .and_then(|i| dq.remove(i));
             if dq.is_empty() {
                 q.remove(&k);
             }
             w
         });
         let Some(w) = next else {
-            ks.unwatch(db, key);
+            if QUEUES.with(|q| !q.borrow().contains_key(&(db, key.to_vec()))) {
+                ks.unwatch(db, key);
+            }
             return;
         };
-        // A waiter settled elsewhere (another shard, its timeout, its disconnect) is dropped.
         if w.claim() {
             serve(ks, db, key, now, &w);
         }
@@ -304,6 +327,31 @@ pub fn serve(ks: &mut Keyspace, db: usize, key: &[u8], now: i64, w: &Waiter) {
             // The destination's type was checked above, on this same shard.
             let _ = push(ks, db, dst, now, *to_left, e);
         }
+        Op::ZPop { max, count } => {
+            let popped = zpop(ks, db, key, now, *max, count.unwrap_or(1));
+            if popped.is_empty() {
+                return out_of_elements(w);
+            }
+            match count {
+                None => {
+                    let (m, score) = &popped[0];
+                    out.array(3);
+                    out.bulk(key);
+                    out.bulk(m);
+                    out.double(*score);
+                }
+                Some(_) => {
+                    out.array(2);
+                    out.bulk(key);
+                    out.array(popped.len());
+                    for (m, score) in &popped {
+                        out.array(2);
+                        out.bulk(m);
+                        out.double(*score);
+                    }
+                }
+            }
+        }
     }
     w.send(Served::Reply(out.buf));
 }
@@ -345,6 +393,42 @@ fn pop(
     }
     if !got.is_empty() {
         ks.add_dirty(1);
+    }
+    got
+}
+
+/// Pops up to `count` members from the lowest (or highest) scores of the sorted set at `key`
+/// (deleting an emptied one).
+fn zpop(
+    ks: &mut Keyspace,
+    db: usize,
+    key: &[u8],
+    now: i64,
+    max: bool,
+    count: usize,
+) -> Vec<(Vec<u8>, f64)> {
+    let mut got = Vec::new();
+    let emptied = {
+        let Some(z) = ks.lookup_write(db, key, now).and_then(|s| s.as_zset_mut()) else {
+            return got;
+        };
+        let n = count.min(z.len());
+        got.reserve(n);
+        for _ in 0..n {
+            let rank = if max { z.len() - 1 } else { 0 };
+            let Some((m, score)) = z.get_by_rank(rank).map(|(m, s)| (m.to_vec(), s)) else {
+                break;
+            };
+            z.remove(&m);
+            got.push((m, score));
+        }
+        z.is_empty()
+    };
+    if emptied {
+        ks.remove(db, key, now);
+    }
+    if !got.is_empty() {
+        ks.add_dirty(got.len() as u64);
     }
     got
 }
@@ -394,8 +478,9 @@ pub fn block_on(
     if w.is_claimed() {
         return BlockOutcome::Settled;
     }
+    let want = w.op.wants();
     for &key in keys {
-        match list_ready(ks, db, key, now) {
+        match ready(ks, db, key, now, want) {
             Err(()) => return BlockOutcome::WrongType,
             Ok(false) => {}
             Ok(true) => {

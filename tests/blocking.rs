@@ -415,3 +415,84 @@ fn a_list_created_by_another_command_serves_blocked_clients() {
     assert_eq!(reader.read_reply(), kv(&b, "chain"));
     assert_eq!(admin.cmd(&["EXISTS", &a, &b]), int(0));
 }
+
+#[test]
+fn bzpopmin_bzpopmax_bzmpop() {
+    let s = Server::new();
+    let mut admin = s.conn();
+    let (a, b) = two_shards("bz");
+    // Served at once.
+    assert_eq!(
+        admin.cmd(&["ZADD", &b, "1", "m1", "2", "m2", "3", "m3"]),
+        int(3)
+    );
+    assert_eq!(
+        admin.cmd(&["BZPOPMIN", &a, &b, "0"]),
+        arr(vec![bulk(&b), bulk("m1"), bulk("1")])
+    );
+    assert_eq!(
+        admin.cmd(&["BZPOPMAX", &a, &b, "0"]),
+        arr(vec![bulk(&b), bulk("m3"), bulk("3")])
+    );
+    assert_eq!(
+        admin.cmd(&["BZMPOP", "0", "2", &a, &b, "MIN", "COUNT", "5"]),
+        arr(vec![bulk(&b), arr(vec![arr(vec![bulk("m2"), bulk("2")])])])
+    );
+    assert_eq!(admin.cmd(&["EXISTS", &b]), int(0));
+    // Timeouts reply a null array.
+    assert_eq!(admin.cmd(&["BZPOPMIN", &a, "0.05"]), Reply::NilArray);
+    assert_eq!(
+        admin.cmd(&["BZMPOP", "0.05", "1", &a, "MAX"]),
+        Reply::NilArray
+    );
+    // Blocked, then served by a ZADD on either shard, in order.
+    let mut w1 = s.conn();
+    let mut w2 = s.conn();
+    w1.send_cmd(&["BZPOPMAX", &a, &b, "0"]);
+    wait_blocked(&mut admin, 1);
+    w2.send_cmd(&["BZMPOP", "0", "2", &b, &a, "MIN", "COUNT", "2"]);
+    wait_blocked(&mut admin, 2);
+    assert_eq!(
+        admin.cmd(&["ZADD", &a, "5", "x", "6", "y", "7", "z"]),
+        int(3)
+    );
+    assert_eq!(w1.read_reply(), arr(vec![bulk(&a), bulk("z"), bulk("7")]));
+    assert_eq!(
+        w2.read_reply(),
+        arr(vec![
+            bulk(&a),
+            arr(vec![
+                arr(vec![bulk("x"), bulk("5")]),
+                arr(vec![bulk("y"), bulk("6")])
+            ])
+        ])
+    );
+    assert_eq!(admin.cmd(&["EXISTS", &a]), int(0));
+    // A list pushed to the key does not serve a sorted-set waiter, which stays blocked.
+    let mut w3 = s.conn();
+    w3.send_cmd(&["BZPOPMIN", &a, "0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["RPUSH", &a, "l"]), int(1));
+    assert_eq!(admin.cmd(&["LPOP", &a]), bulk("l"));
+    assert_eq!(blocked_clients(&mut admin), 1);
+    assert_eq!(admin.cmd(&["ZADD", &a, "-inf", "low"]), int(1));
+    assert_eq!(
+        w3.read_reply(),
+        arr(vec![bulk(&a), bulk("low"), bulk("-inf")])
+    );
+    // Errors.
+    assert_eq!(admin.cmd(&["RPUSH", &b, "l"]), int(1));
+    assert_eq!(
+        admin.cmd(&["BZPOPMIN", &b, "0"]),
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    assert_eq!(
+        admin.cmd(&["BZMPOP", "0", "1", &b, "LEFT"]),
+        err("ERR syntax error")
+    );
+    assert_eq!(
+        admin.cmd(&["BZPOPMIN", &a, "x"]),
+        err("ERR timeout is not a float or out of range")
+    );
+    assert_eq!(admin.cmd(&["BZPOPMAX", &a]), arity_err("bzpopmax"));
+}

@@ -1,4 +1,5 @@
-//! Blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (Redis 7.0 `t_list.c`).
+//! Blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (Redis 7.0 `t_list.c`) and BZPOPMIN,
+//! BZPOPMAX, BZMPOP (`t_zset.c`).
 //!
 //! Each runs on the connection's core (`Handler::Async`). It parses and validates in Redis's
 //! order, then asks the owner of each run of keys, in argument order, to serve it now or queue it
@@ -47,6 +48,9 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     t.push(cmd("brpoplpush", 4, (1, 2, 1), brpoplpush));
     // Keys found through numkeys ("movablekeys"): Redis reports 0, 0, 0.
     t.push(cmd("blmpop", -5, (0, 0, 0), blmpop));
+    t.push(cmd("bzpopmin", -3, (1, -2, 1), bzpopmin));
+    t.push(cmd("bzpopmax", -3, (1, -2, 1), bzpopmax));
+    t.push(cmd("bzmpop", -5, (0, 0, 0), bzmpop));
 
     let internal = |name: &'static str, arity: i32, f| {
         CommandSpec::single_key(name, arity, WRITE | INTERNAL, f)
@@ -150,7 +154,49 @@ fn blmpop<'a>(
     argv: Argv<'a>,
     out: &'a mut Reply,
 ) -> AsyncOut<'a> {
-    Box::pin(async move {
+    Box::pin(mpop_cmd(core, s, argv, out, false))
+}
+
+fn bzmpop<'a>(
+    core: &'a Rc<Core>,
+    s: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> AsyncOut<'a> {
+    Box::pin(mpop_cmd(core, s, argv, out, true))
+}
+
+fn bzpopmin<'a>(
+    core: &'a Rc<Core>,
+    s: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> AsyncOut<'a> {
+    Box::pin(zpop_cmd(core, s, argv, out, false))
+}
+
+fn bzpopmax<'a>(
+    core: &'a Rc<Core>,
+    s: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> AsyncOut<'a> {
+    Box::pin(zpop_cmd(core, s, argv, out, true))
+}
+
+async fn zpop_cmd(core: &Rc<Core>, s: &mut Session, argv: Argv<'_>, out: &mut Reply, max: bool) {
+    let timeout = match parse_timeout(argv.get(argv.len() - 1)) {
+        Ok(t) => t,
+        Err(e) => return out.error(e),
+    };
+    let keys: Vec<&[u8]> = (1..argv.len() - 1).map(|i| argv.get(i)).collect();
+    wait_for(core, s, out, &keys, Op::ZPop { max, count: None }, timeout).await
+}
+
+/// BLMPOP (`zset` false: LEFT|RIGHT) and BZMPOP (`zset`: MIN|MAX): `timeout numkeys key… side
+/// [COUNT n]`.
+async fn mpop_cmd(core: &Rc<Core>, s: &mut Session, argv: Argv<'_>, out: &mut Reply, zset: bool) {
+    {
         // Redis's order: numkeys, the side, COUNT, and only then the timeout (argv[1]).
         let numkeys = match parse_i64(argv.get(2)) {
             Some(n) if n >= 1 => n as u64,
@@ -160,8 +206,20 @@ fn blmpop<'a>(
             Some(i) if i < argv.len() => i,
             _ => return out.error(err::SYNTAX),
         };
-        let Some(left) = parse_side(argv.get(side_at)) else {
-            return out.error(err::SYNTAX);
+        let side = argv.get(side_at);
+        let first = if zset {
+            if side.eq_ignore_ascii_case(b"min") {
+                true
+            } else if side.eq_ignore_ascii_case(b"max") {
+                false
+            } else {
+                return out.error(err::SYNTAX);
+            }
+        } else {
+            match parse_side(side) {
+                Some(left) => left,
+                None => return out.error(err::SYNTAX),
+            }
         };
         let mut count: Option<usize> = None;
         let mut i = side_at + 1;
@@ -182,12 +240,17 @@ fn blmpop<'a>(
             Err(e) => return out.error(e),
         };
         let keys: Vec<&[u8]> = (3..side_at).map(|i| argv.get(i)).collect();
-        let op = Op::MPop {
-            left,
-            count: count.unwrap_or(1),
+        let count = count.unwrap_or(1);
+        let op = if zset {
+            Op::ZPop {
+                max: !first,
+                count: Some(count),
+            }
+        } else {
+            Op::MPop { left: first, count }
         };
         wait_for(core, s, out, &keys, op, timeout).await
-    })
+    }
 }
 
 async fn pop_cmd(core: &Rc<Core>, s: &mut Session, argv: Argv<'_>, out: &mut Reply, left: bool) {
@@ -228,7 +291,8 @@ fn int_reply(r: &[u8]) -> Option<i64> {
     parse_i64(body)
 }
 
-/// Blocks the client on `keys` (argument order) until served, timed out or gone.
+/// Blocks the client on `keys` (argument order) until served, timed out, unblocked (CLIENT
+/// UNBLOCK) or gone.
 async fn wait_for(
     core: &Rc<Core>,
     s: &mut Session,
@@ -304,6 +368,9 @@ async fn wait_for(
         core.blocked.set(core.blocked.get() + 1);
     }
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+    // CLIENT UNBLOCK: settles the wait as a timeout, or with an UNBLOCKED error.
+    let client = s.client.clone();
+    let mut unblocked_error = false;
     let served = loop {
         let tick = match deadline {
             Some(d) => d.saturating_duration_since(Instant::now()).min(CHECK_EVERY),
@@ -313,10 +380,16 @@ async fn wait_for(
         let got = futures_lite::future::or(
             async { Some((&mut rx).await) },
             futures_lite::future::or(
-                async {
-                    gone_flag.wait().await;
-                    None
-                },
+                futures_lite::future::or(
+                    async {
+                        gone_flag.wait().await;
+                        None
+                    },
+                    async {
+                        client.unblock.wait().await;
+                        None
+                    },
+                ),
                 async {
                     glommio::timer::sleep(tick).await;
                     None
@@ -331,10 +404,17 @@ async fn wait_for(
             None => {}
         }
         let gone = s.gone.get() || core.shared.is_stopping();
+        let unblocked = client.unblock.get();
         let expired = deadline.is_some_and(|d| Instant::now() >= d);
-        if (gone || expired) && waiter.claim() {
+        if gone || expired || unblocked {
+            if !waiter.claim() {
+                // Served meanwhile: the owner has sent (or dropped) its reply.
+                break (&mut rx).await.ok();
+            }
             if gone {
                 s.close_after_reply = true;
+            } else if unblocked && !expired {
+                unblocked_error = client.unblock_error.get();
             }
             break None;
         }
@@ -349,6 +429,7 @@ async fn wait_for(
         return;
     }
     match served {
+        None if unblocked_error => out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
         // Redis 7.0 answers every list timeout with a null array, BLMOVE's too.
         None => out.null_array(),
         Some(Served::Reply(bytes)) => out.raw(&bytes),
