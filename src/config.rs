@@ -92,10 +92,6 @@ impl Config {
             ("appendonly", "no".into()),
             ("maxmemory", "0".into()),
             ("maxmemory-policy", "noeviction".into()),
-            (
-                "proto-max-bulk-len",
-                crate::resp::PROTO_MAX_BULK_LEN.to_string(),
-            ),
             ("io-threads", nshards.to_string()),
             ("timeout", "0".into()),
             ("tcp-keepalive", "300".into()),

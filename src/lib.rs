@@ -16,9 +16,11 @@
 //! | concept | file |
 //! |---|---|
 //! | command-line settings | `config.rs` |
+//! | settings CONFIG SET changes at run time (encoding thresholds, protocol limits) | `tunables.rs` |
 //! | wire format: request parsing, reply writing, reply frames | `resp.rs` |
 //! | command table (arity, flags, keys, route, handler) | `cmd/mod.rs` |
-//! | command groups | `cmd/{string,keys,list,hash,set,admin}.rs` |
+//! | command groups | `cmd/{string,keys,list,hash,set,zset,blocking,scripting,admin}.rs` |
+//! | the sorted-set value: dict + counted B+tree (rank, ranges) | `zset.rs` |
 //! | one shard's data, lazy + active expiry | `keyspace.rs` |
 //! | key ownership (`shard_of`), the per-core `Core`, forwarded batches | `shard.rs` |
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
@@ -47,4 +49,5 @@ pub mod resp;
 pub mod router;
 pub mod server;
 pub mod shard;
+pub mod tunables;
 pub mod zset;

@@ -224,6 +224,12 @@ fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
     params.push(("rdbcompression", yes_no(st.compress)));
     params.push(("rdbchecksum", "yes".into()));
+    for t in crate::tunables::all() {
+        params.push((t.name, t.get().to_string()));
+        if let Some(alias) = t.alias {
+            params.push((alias, t.get().to_string()));
+        }
+    }
     params
 }
 
@@ -231,10 +237,11 @@ fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
 enum Settable {
     Save(Vec<(i64, i64)>),
     Compression(bool),
+    Tunable(&'static crate::tunables::Tunable, i64),
 }
 
-/// CONFIG SET name value [name value ...]. `save` and `rdbcompression` change at run time; the
-/// other settings are fixed at start-up, so setting one succeeds only when the value already is
+/// CONFIG SET name value [name value ...]. `save`, `rdbcompression` and the [`crate::tunables`]
+/// change at run time; the other settings are fixed at start-up, so setting one succeeds only when the value already is
 /// the current one (clients and benchmarks commonly re-assert `appendonly no`). All or nothing:
 /// every pair is checked before any is applied, with Redis's error shapes.
 fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
@@ -263,12 +270,23 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             ));
             return;
         };
+        // As Redis 7.0: a name and its alias may both appear (the last one wins).
         if seen.contains(pname) {
             failed(name, "duplicate parameter", out);
             return;
         }
         seen.push(pname);
         let text = String::from_utf8_lossy(value);
+        if let Some(t) = crate::tunables::find(name) {
+            match t.parse(value) {
+                Ok(v) => changes.push(Settable::Tunable(t, v)),
+                Err(why) => {
+                    failed(name, &why, out);
+                    return;
+                }
+            }
+            continue;
+        }
         match *pname {
             "save" => match crate::persist::parse_save_params(&text) {
                 Ok(p) => changes.push(Settable::Save(p)),
@@ -297,6 +315,7 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         match c {
             Settable::Save(p) => st.save_params = p,
             Settable::Compression(b) => st.compress = b,
+            Settable::Tunable(t, v) => t.set(v),
         }
     }
     out.ok();

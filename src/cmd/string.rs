@@ -6,7 +6,7 @@
 
 use super::{arity_error, err, flags, parse_i64, CommandSpec, Handler, Merge, Route, ShardCtx};
 use crate::keyspace::{StrRef, Ttl, Value};
-use crate::resp::{Argv, Reply, PROTO_MAX_BULK_LEN};
+use crate::resp::{Argv, Reply};
 
 const ERR_STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 const ERR_OFFSET_RANGE: &str = "ERR offset is out of range";
@@ -399,7 +399,7 @@ fn mset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 
 /// Redis's `checkStringLength`: would a string of `size + append` bytes be too long?
 fn too_long(size: usize, append: usize) -> bool {
-    (size as u64).saturating_add(append as u64) > PROTO_MAX_BULK_LEN as u64
+    (size as u64).saturating_add(append as u64) > crate::tunables::max_bulk_len() as u64
 }
 
 /// Runs a read-modify-write command and counts one change when it succeeded (replied anything

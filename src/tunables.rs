@@ -1,0 +1,237 @@
+//! Settings that CONFIG SET may change at run time and that code on any core reads: encoding
+//! thresholds (what OBJECT ENCODING reports and how snapshots encode small collections) and
+//! protocol limits.
+//!
+//! Why process-wide atomics: every shard and connection reads them, rarely changes happen from
+//! any core, and a relaxed load costs nothing on the paths that read them. One server per
+//! process, so "process-wide" is "server-wide".
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// How a value is written and parsed, as in Redis's config.c.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A plain integer.
+    Int,
+    /// Bytes, accepting Redis's memory units (`1gb`, `512mb`, `100k`…).
+    Memory,
+}
+
+/// One tunable: its Redis name, an older alias, bounds and default.
+pub struct Tunable {
+    pub name: &'static str,
+    pub alias: Option<&'static str>,
+    pub kind: Kind,
+    pub min: i64,
+    pub max: i64,
+    pub default: i64,
+    value: AtomicI64,
+}
+
+impl Tunable {
+    const fn new(
+        name: &'static str,
+        alias: Option<&'static str>,
+        kind: Kind,
+        min: i64,
+        max: i64,
+        default: i64,
+    ) -> Tunable {
+        Tunable {
+            name,
+            alias,
+            kind,
+            min,
+            max,
+            default,
+            value: AtomicI64::new(default),
+        }
+    }
+
+    #[inline]
+    pub fn get(&self) -> i64 {
+        self.value.load(Ordering::Relaxed)
+    }
+
+    pub fn set(&self, v: i64) {
+        self.value.store(v, Ordering::Relaxed);
+    }
+
+    /// Whether `name` (any case) names this tunable.
+    pub fn is_named(&self, name: &[u8]) -> bool {
+        self.name.as_bytes().eq_ignore_ascii_case(name)
+            || self
+                .alias
+                .is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Parses a CONFIG SET value, or gives Redis's reason for refusing it.
+    pub fn parse(&self, text: &[u8]) -> Result<i64, String> {
+        let v = match self.kind {
+            Kind::Int => crate::resp::string2ll(text)
+                .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?,
+            Kind::Memory => {
+                parse_memory(text).ok_or_else(|| "argument must be a memory value".to_string())?
+            }
+        };
+        if v < self.min || v > self.max {
+            return Err(format!(
+                "argument must be between {} and {} inclusive",
+                self.min, self.max
+            ));
+        }
+        Ok(v)
+    }
+}
+
+const I32_MAX: i64 = i32::MAX as i64;
+const I32_MIN: i64 = i32::MIN as i64;
+const LONG_MAX: i64 = i64::MAX;
+const MB: i64 = 1024 * 1024;
+
+pub static HASH_MAX_LISTPACK_ENTRIES: Tunable = Tunable::new(
+    "hash-max-listpack-entries",
+    Some("hash-max-ziplist-entries"),
+    Kind::Int,
+    0,
+    LONG_MAX,
+    512,
+);
+pub static HASH_MAX_LISTPACK_VALUE: Tunable = Tunable::new(
+    "hash-max-listpack-value",
+    Some("hash-max-ziplist-value"),
+    Kind::Memory,
+    0,
+    LONG_MAX,
+    64,
+);
+pub static SET_MAX_INTSET_ENTRIES: Tunable =
+    Tunable::new("set-max-intset-entries", None, Kind::Int, 0, LONG_MAX, 512);
+pub static ZSET_MAX_LISTPACK_ENTRIES: Tunable = Tunable::new(
+    "zset-max-listpack-entries",
+    Some("zset-max-ziplist-entries"),
+    Kind::Int,
+    0,
+    LONG_MAX,
+    128,
+);
+pub static ZSET_MAX_LISTPACK_VALUE: Tunable = Tunable::new(
+    "zset-max-listpack-value",
+    Some("zset-max-ziplist-value"),
+    Kind::Memory,
+    0,
+    LONG_MAX,
+    64,
+);
+/// Quicklist node size as Redis reads it (negative: a byte size class, -2 = 8 KiB).
+pub static LIST_MAX_LISTPACK_SIZE: Tunable = Tunable::new(
+    "list-max-listpack-size",
+    Some("list-max-ziplist-size"),
+    Kind::Int,
+    I32_MIN,
+    I32_MAX,
+    -2,
+);
+pub static LIST_COMPRESS_DEPTH: Tunable =
+    Tunable::new("list-compress-depth", None, Kind::Int, 0, I32_MAX, 0);
+
+/// Longest bulk string a client may send (Redis's `proto-max-bulk-len`); also the longest
+/// string APPEND/SETRANGE may build. Values are stored in cells of at most
+/// [`crate::keyspace::MAX_LEN`] bytes, so that caps it whatever is configured: see
+/// [`max_bulk_len`].
+pub static PROTO_MAX_BULK_LEN: Tunable = Tunable::new(
+    "proto-max-bulk-len",
+    None,
+    Kind::Memory,
+    MB,
+    LONG_MAX,
+    512 * MB,
+);
+/// A client whose unparsed input passes this is closed (Redis's `client-query-buffer-limit`).
+pub static CLIENT_QUERY_BUFFER_LIMIT: Tunable = Tunable::new(
+    "client-query-buffer-limit",
+    None,
+    Kind::Memory,
+    MB,
+    LONG_MAX,
+    1024 * MB,
+);
+
+/// The bulk length limit in force: the setting, capped by what a value cell can hold.
+#[inline]
+pub fn max_bulk_len() -> i64 {
+    PROTO_MAX_BULK_LEN
+        .get()
+        .min(crate::keyspace::MAX_LEN as i64)
+}
+
+/// Every tunable, in the order CONFIG GET lists them.
+pub fn all() -> [&'static Tunable; 9] {
+    [
+        &PROTO_MAX_BULK_LEN,
+        &CLIENT_QUERY_BUFFER_LIMIT,
+        &HASH_MAX_LISTPACK_ENTRIES,
+        &HASH_MAX_LISTPACK_VALUE,
+        &SET_MAX_INTSET_ENTRIES,
+        &ZSET_MAX_LISTPACK_ENTRIES,
+        &ZSET_MAX_LISTPACK_VALUE,
+        &LIST_MAX_LISTPACK_SIZE,
+        &LIST_COMPRESS_DEPTH,
+    ]
+}
+
+/// The tunable called `name` (or by its alias).
+pub fn find(name: &[u8]) -> Option<&'static Tunable> {
+    all().into_iter().find(|t| t.is_named(name))
+}
+
+/// Redis's `memtoull`: digits with an optional unit (b, k, kb, m, mb, g, gb; any case). Only
+/// non-negative values; `None` on anything else or overflow.
+pub fn parse_memory(s: &[u8]) -> Option<i64> {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let unit = s[digits..].to_ascii_lowercase();
+    let mul: i64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => MB,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * MB,
+        _ => return None,
+    };
+    let n: i64 = std::str::from_utf8(&s[..digits]).ok()?.parse().ok()?;
+    n.checked_mul(mul)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_aliases_and_bounds() {
+        let t = find(b"HASH-MAX-ZIPLIST-ENTRIES").unwrap();
+        assert_eq!(t.name, "hash-max-listpack-entries");
+        assert_eq!(t.parse(b"100"), Ok(100));
+        assert!(t.parse(b"-1").unwrap_err().contains("between 0 and"));
+        assert!(t.parse(b"x").unwrap_err().contains("integer"));
+        assert_eq!(find(b"list-max-ziplist-size").unwrap().parse(b"-5"), Ok(-5));
+        assert!(find(b"nope").is_none());
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory(b"10"), Some(10));
+        assert_eq!(parse_memory(b"1kb"), Some(1024));
+        assert_eq!(parse_memory(b"1K"), Some(1000));
+        assert_eq!(parse_memory(b"512MB"), Some(512 * MB));
+        assert_eq!(parse_memory(b"1gb"), Some(1024 * MB));
+        assert_eq!(parse_memory(b""), None);
+        assert_eq!(parse_memory(b"-1"), None);
+        assert_eq!(parse_memory(b"1tb"), None);
+        assert_eq!(parse_memory(b"99999999999999999999"), None);
+    }
+}
