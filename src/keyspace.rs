@@ -1057,7 +1057,7 @@ pub struct Keyspace {
     /// Keys (per DB) some client is blocked on (BLPOP & co), and how many.
     watched: Vec<hashbrown::HashSet<Box<[u8]>, ahash::RandomState>>,
     watched_len: usize,
-    /// Watched keys that received a list since [`Keyspace::take_ready`] last ran, in order.
+    /// Watched keys that received a list or sorted set since [`Keyspace::take_ready`] last ran.
     ready: Vec<(usize, Box<[u8]>)>,
 }
 
@@ -1204,7 +1204,7 @@ impl Keyspace {
     /// Sets `key` to `val` (creating or overwriting, whatever the old type), with `ttl` deciding
     /// what happens to its expiry. An expired old key counts as absent (so `Keep` keeps nothing).
     pub fn set(&mut self, db: usize, key: &[u8], val: Value, ttl: Ttl, now_ms: i64) {
-        if self.watched_len > 0 && val.kind() == Kind::List {
+        if self.watched_len > 0 && matches!(val.kind(), Kind::List | Kind::Zset) {
             self.signal_ready(db, key);
         }
         let h = self.hash(key);
@@ -2236,5 +2236,528 @@ impl Keyspace {
     /// The keys that became ready, in the order they did.
     pub fn take_ready(&mut self) -> Vec<(usize, Box<[u8]>)> {
         std::mem::take(&mut self.ready)
+    }
+}
+
+/// Tables with at most this many buckets are listed whole in one SCAN visit (fewer than 112
+/// keys: cheaper to list than to probe).
+const SCAN_WHOLE_TABLE_BUCKETS: usize = 128;
+/// One SCAN visit covers `2^SCAN_BLOCK_BITS` consecutive home buckets.
+const SCAN_BLOCK_BITS: u32 = 4;
+const SCAN_BLOCK: usize = 1 << SCAN_BLOCK_BITS;
+/// hashbrown's probe group width (`Group::WIDTH`) with its SSE2 groups.
+const PROBE_GROUP: usize = 16;
+/// Whether SCAN may use its fast walk, which follows hashbrown's probe with the group width
+/// above: only where hashbrown uses SSE2 groups. Elsewhere the exhaustive tag walk is used.
+const SCAN_FAST: bool = cfg!(all(target_feature = "sse2", target_arch = "x86_64"));
+/// hashbrown's control byte (its "tag") is the top 7 bits of the hash; the probe starts at the
+/// hash's low bits.
+const TAG_SHIFT: u32 = 57;
+/// RANDOMKEY: random bucket picks before falling back to a walk from a random bucket.
+const RANDOM_PICKS: usize = 64;
+/// RANDOMKEY: expired keys deleted while looking for a live one before taking the first live
+/// key in table order instead.
+const RANDOM_EXPIRED_TRIES: usize = 100;
+
+/// SCAN and RANDOMKEY (see `cmd::keys`).
+///
+/// # SCAN cursors
+///
+/// A key's *home* is `hash & (buckets - 1)`: the bucket a lookup's probe starts at. A SCAN
+/// *visit* takes the keys of 16 consecutive homes, those whose `(hash >> 4) & (buckets/16 - 1)`
+/// is the cursor's value, and the cursor moves over these block numbers in Redis's
+/// reverse-binary order (`dictScan`, applied to `hash >> 4`). A block number is a function of the
+/// key's hash alone, not of where its entry sits, so the guarantee is Redis's whatever the table
+/// does between calls (growth, shrinking, an in-place rehash that moves entries without changing
+/// the bucket count, clearing): every key present for the whole iteration is returned at least
+/// once.
+///
+/// The keys of a home are the entries with that home along its probe sequence, up to the first
+/// group holding an EMPTY slot (where a lookup stops). The fast walk reads those slots directly;
+/// where a free slot may be a tombstone rather than EMPTY it asks hashbrown's own probe
+/// (`iter_hash_buckets`) whether the lookup goes on. The exhaustive walk (other platforms, and
+/// the rare case the fast one cannot decide) runs that probe once for each of the 128 tags.
+///
+/// Why not a bucket-index walk with a table generation in the cursor: an in-place rehash
+/// reorders entries without changing the bucket count, and the existing write paths have no
+/// hook to bump a generation, so such a walk could miss keys.
+impl Keyspace {
+    /// One SCAN step over `db` from `cursor` (Redis's `dictScan` loop in `scanGenericCommand`):
+    /// visits a block of homes, calls `f` with each of its keys (expired ones too, with their
+    /// deadline), advances the cursor, and repeats while the cursor is not 0, fewer than `count`
+    /// keys were seen, and at most `max_visits` extra blocks were visited. Returns the next
+    /// cursor (0: this DB is done; below `buckets / 16` otherwise) and the blocks visited.
+    pub fn scan_step(
+        &self,
+        db: usize,
+        mut cursor: u64,
+        count: usize,
+        max_visits: usize,
+        mut f: impl FnMut(&[u8], &Value, Option<i64>),
+    ) -> (u64, usize) {
+        let d = &self.dbs[db];
+        if d.table.is_empty() {
+            return (0, 0);
+        }
+        let nb = d.table.num_buckets();
+        let vmask = if nb <= SCAN_WHOLE_TABLE_BUCKETS {
+            0
+        } else {
+            (nb >> SCAN_BLOCK_BITS) as u64 - 1
+        };
+        let walk = ScanWalk {
+            ks: self,
+            d,
+            mask: nb - 1,
+            tombstones: tombstones(&d.table),
+        };
+        let (mut seen, mut visits) = (0usize, 0usize);
+        loop {
+            seen += if vmask == 0 {
+                d.table.iter().for_each(|e| emit_entry(d, e, &mut f));
+                d.table.len()
+            } else {
+                walk.visit(((cursor & vmask) as usize) << SCAN_BLOCK_BITS, &mut f)
+            };
+            visits += 1;
+            // Set the bits above the mask so the reversed increment carries through them.
+            cursor |= !vmask;
+            cursor = cursor.reverse_bits().wrapping_add(1).reverse_bits();
+            if cursor == 0 || visits > max_visits || seen >= count {
+                return (cursor, visits);
+            }
+        }
+    }
+
+    /// The value of `key` as stored: no lazy expiry, no hit/miss counting. For a second look at
+    /// a key a lookup has just found live (COPY duplicates it only once the destination is
+    /// known to be free).
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Value> {
+        let h = self.hash(key);
+        self.dbs[db]
+            .table
+            .find(h, |e| e.key() == key)
+            .map(|e| &e.val.0)
+    }
+
+    /// A random key of `db` that is not expired (RANDOMKEY), or `None` when it has none.
+    /// Expired keys met on the way are deleted, as Redis does. Uniform over occupied buckets
+    /// while the table is not sparse (random picks, rejecting empty buckets).
+    pub fn random_key(&mut self, db: usize, now_ms: i64) -> Option<Vec<u8>> {
+        for _ in 0..RANDOM_EXPIRED_TRIES {
+            let key = self.random_entry_key(db)?;
+            if self.contains(db, &key, now_ms) {
+                return Some(key);
+            }
+        }
+        // Nearly everything sampled was expired: any live key will do.
+        self.live_keys(db, now_ms).next().map(<[u8]>::to_vec)
+    }
+
+    /// The key of a random entry of `db`, expired or not.
+    fn random_entry_key(&mut self, db: usize) -> Option<Vec<u8>> {
+        let d = &self.dbs[db];
+        let rng = &mut self.rng;
+        if d.table.is_empty() {
+            return None;
+        }
+        let nb = d.table.num_buckets();
+        for _ in 0..RANDOM_PICKS {
+            if let Some(e) = d.table.get_bucket(rng.usize(..nb)) {
+                return Some(e.key().to_vec());
+            }
+        }
+        let start = rng.usize(..nb);
+        (0..nb)
+            .find_map(|j| d.table.get_bucket((start + j) % nb))
+            .map(|e| e.key().to_vec())
+    }
+}
+
+/// Tombstones (DELETED control bytes) in a table: hashbrown keeps `growth_left` equal to the
+/// bucket capacity less the items and the tombstones, and reports `items + growth_left` as its
+/// capacity.
+fn tombstones(t: &HashTable<Entry>) -> usize {
+    let nb = t.num_buckets();
+    let full_capacity = if nb < 8 {
+        nb.saturating_sub(1)
+    } else {
+        nb / 8 * 7
+    };
+    full_capacity.saturating_sub(t.capacity())
+}
+
+/// Hands one entry to a SCAN callback, with its deadline.
+fn emit_entry(d: &Db, e: &Entry, f: &mut impl FnMut(&[u8], &Value, Option<i64>)) {
+    let when = if e.has_ttl() {
+        d.expires.get(e.key()).copied()
+    } else {
+        None
+    };
+    f(e.key(), &e.val.0, when);
+}
+
+/// Finds the keys of home buckets for SCAN (see the `impl Keyspace` above `scan_step`).
+struct ScanWalk<'a> {
+    ks: &'a Keyspace,
+    d: &'a Db,
+    mask: usize,
+    tombstones: usize,
+}
+
+impl ScanWalk<'_> {
+    fn home_of(&self, e: &Entry) -> usize {
+        self.ks.hash(e.key()) as usize & self.mask
+    }
+
+    /// Emits every key whose home is in `first .. first + SCAN_BLOCK`; returns how many.
+    fn visit(&self, first: usize, f: &mut impl FnMut(&[u8], &Value, Option<i64>)) -> usize {
+        if !SCAN_FAST {
+            let mut n = 0;
+            for home in first..first + SCAN_BLOCK {
+                for i in self.by_tags(home) {
+                    if let Some(e) = self.d.table.get_bucket(i) {
+                        emit_entry(self.d, e, f);
+                        n += 1;
+                    }
+                }
+            }
+            return n;
+        }
+        // The first probe group of every home of the block: one read, one hash per slot.
+        const SPAN: usize = SCAN_BLOCK + PROBE_GROUP - 1;
+        let mut slots: [Option<(&Entry, usize)>; SPAN] = [None; SPAN];
+        for (j, s) in slots.iter_mut().enumerate() {
+            *s = self
+                .d
+                .table
+                .get_bucket((first + j) & self.mask)
+                .map(|e| (e, self.home_of(e)));
+        }
+        let mut n = 0;
+        for off in 0..SCAN_BLOCK {
+            let home = first + off;
+            let mut has_free = false;
+            for s in &slots[off..off + PROBE_GROUP] {
+                match s {
+                    None => has_free = true,
+                    Some((e, h)) if *h == home => {
+                        emit_entry(self.d, e, f);
+                        n += 1;
+                    }
+                    Some(_) => {}
+                }
+            }
+            // Without tombstones a free slot is EMPTY: lookups from `home` stop in this group.
+            if !(has_free && self.tombstones == 0) {
+                n += self.probe_on(home, has_free, f);
+            }
+        }
+        n
+    }
+
+    /// Follows `home`'s probe sequence past its first group as a lookup does (on to the next
+    /// group while the current one has no EMPTY slot) and emits the entries of `home` met there.
+    /// `has_free`: the first group has a slot without an entry.
+    fn probe_on(
+        &self,
+        home: usize,
+        mut has_free: bool,
+        f: &mut impl FnMut(&[u8], &Value, Option<i64>),
+    ) -> usize {
+        let table = &self.d.table;
+        let (mut pos, mut stride) = (home, 0usize);
+        let mut found = Vec::new();
+        let mut ended = false;
+        // A probe visits each of the `buckets / PROBE_GROUP` groups at most once.
+        for _ in 0..(self.mask + 1) / PROBE_GROUP {
+            let next = (pos + stride + PROBE_GROUP) & self.mask;
+            let goes_on = if !has_free {
+                true
+            } else if self.tombstones == 0 {
+                false
+            } else {
+                match self.probe_reaches(home, next) {
+                    Some(b) => b,
+                    None => break,
+                }
+            };
+            if !goes_on {
+                ended = true;
+                break;
+            }
+            stride += PROBE_GROUP;
+            pos = next;
+            has_free = false;
+            for j in 0..PROBE_GROUP {
+                let i = (pos + j) & self.mask;
+                match table.get_bucket(i) {
+                    None => has_free = true,
+                    Some(e) if self.home_of(e) == home => found.push(i),
+                    Some(_) => {}
+                }
+            }
+        }
+        if !ended {
+            // Undecidable here (a next group with no entry after free slots that may all be
+            // tombstones): every entry of `home` beyond its first group, by tags.
+            found = self.by_tags(home);
+            found.retain(|&i| i.wrapping_sub(home) & self.mask >= PROBE_GROUP);
+        }
+        for &i in &found {
+            if let Some(e) = table.get_bucket(i) {
+                emit_entry(self.d, e, f);
+            }
+        }
+        found.len()
+    }
+
+    /// Whether a lookup from `home` that reached the group just before `next` goes on into
+    /// `next` (that group has no EMPTY slot), asked of hashbrown's probe with the tag of an entry
+    /// in `next`; `None` if `next` holds no entry.
+    fn probe_reaches(&self, home: usize, next: usize) -> Option<bool> {
+        let table = &self.d.table;
+        let (i, e) = (0..PROBE_GROUP).find_map(|j| {
+            let i = (next + j) & self.mask;
+            table.get_bucket(i).map(|e| (i, e))
+        })?;
+        let tag = self.ks.hash(e.key()) >> TAG_SHIFT;
+        Some(
+            table
+                .iter_hash_buckets((tag << TAG_SHIFT) | home as u64)
+                .any(|x| x == i),
+        )
+    }
+
+    /// The buckets of every entry whose home is `home`: hashbrown's probe from `home` once per
+    /// possible tag walks exactly the groups a lookup would.
+    fn by_tags(&self, home: usize) -> Vec<usize> {
+        let table = &self.d.table;
+        let mut idx = Vec::new();
+        for tag in 0..128u64 {
+            idx.extend(table.iter_hash_buckets((tag << TAG_SHIFT) | home as u64));
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        idx.retain(|&i| table.get_bucket(i).is_some_and(|e| self.home_of(e) == home));
+        idx
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn scan_all(ks: &Keyspace, db: usize, count: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut cursor = 0;
+        for _ in 0..1_000_000 {
+            cursor = ks
+                .scan_step(db, cursor, count, count * 10, |k, _, _| {
+                    out.push(k.to_vec())
+                })
+                .0;
+            if cursor == 0 {
+                return out;
+            }
+        }
+        panic!("scan did not finish");
+    }
+
+    #[test]
+    fn scan_returns_every_key() {
+        let mut ks = Keyspace::new(2);
+        assert!(scan_all(&ks, 0, 10).is_empty());
+        for n in [1usize, 5, 100, 3000, 20_000] {
+            ks.clear(0);
+            for i in 0..n {
+                ks.set(0, format!("k{i}").as_bytes(), Value::int(1), Ttl::Clear, 0);
+            }
+            let got = scan_all(&ks, 0, 7);
+            assert_eq!(got.len(), n, "no duplicates without resizing");
+            let set: HashSet<_> = got.into_iter().collect();
+            assert_eq!(set.len(), n);
+        }
+        assert!(scan_all(&ks, 1, 10).is_empty());
+    }
+
+    /// The fast walk finds exactly what the exhaustive one does, home by home, in tables full
+    /// to the brim, with tombstones, after churn.
+    #[test]
+    fn fast_walk_matches_exhaustive_walk() {
+        let mut saw_tombstones = false;
+        for seed in 0..6u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut ks = Keyspace::with_seed(1, seed);
+            let mut next = 0u64;
+            let mut live: Vec<u64> = Vec::new();
+            for round in 0..40 {
+                // Fill up to the load limit, then delete a random share (tombstones where the
+                // table was dense), then refill part of it (reusing tombstones).
+                let room = ks.dbs[0].table.capacity() - ks.len(0);
+                let target = if round == 0 { 5000 } else { room.min(3000) };
+                for _ in 0..target {
+                    ks.set(
+                        0,
+                        format!("k{next}").as_bytes(),
+                        Value::int(1),
+                        Ttl::Clear,
+                        0,
+                    );
+                    live.push(next);
+                    next += 1;
+                }
+                for _ in 0..rng.usize(0..live.len().max(1)) / 2 {
+                    let i = rng.usize(0..live.len());
+                    let k = live.swap_remove(i);
+                    ks.remove(0, format!("k{k}").as_bytes(), 0);
+                }
+                let d = &ks.dbs[0];
+                let nb = d.table.num_buckets();
+                if nb <= SCAN_WHOLE_TABLE_BUCKETS || round % 4 != 3 {
+                    continue;
+                }
+                let walk = ScanWalk {
+                    ks: &ks,
+                    d,
+                    mask: nb - 1,
+                    tombstones: tombstones(&d.table),
+                };
+                saw_tombstones |= walk.tombstones > 0;
+                let mut total = 0;
+                for v in 0..nb / SCAN_BLOCK {
+                    let first = v * SCAN_BLOCK;
+                    let mut fast = Vec::new();
+                    walk.visit(first, &mut |k, _, _| fast.push(k.to_vec()));
+                    let mut slow: Vec<Vec<u8>> = (first..first + SCAN_BLOCK)
+                        .flat_map(|h| walk.by_tags(h))
+                        .map(|i| d.table.get_bucket(i).unwrap().key().to_vec())
+                        .collect();
+                    fast.sort();
+                    slow.sort();
+                    assert_eq!(fast, slow, "seed {seed} round {round} block {v}");
+                    total += fast.len();
+                }
+                assert_eq!(total, ks.len(0));
+            }
+        }
+        assert!(saw_tombstones, "the test must cover tables with tombstones");
+    }
+
+    /// Keys present throughout are returned whatever the table does between steps: growth,
+    /// shrinking, and churn that rehashes in place.
+    #[test]
+    fn scan_survives_resizes_and_rehashes() {
+        for seed in 0..8u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut ks = Keyspace::new(1);
+            let stable: Vec<Vec<u8>> = (0..2000).map(|i| format!("s{i}").into_bytes()).collect();
+            for k in &stable {
+                ks.set(0, k, Value::int(1), Ttl::Clear, 0);
+            }
+            let mut seen = HashSet::new();
+            let mut cursor = 0;
+            let mut extra = 0u64;
+            for step in 0..1_000_000 {
+                cursor = ks
+                    .scan_step(0, cursor, 10, 100, |k, _, _| {
+                        seen.insert(k.to_vec());
+                    })
+                    .0;
+                if cursor == 0 {
+                    break;
+                }
+                assert!(step < 999_999);
+                match rng.u8(0..4) {
+                    0 => {
+                        for _ in 0..rng.usize(0..500) {
+                            extra += 1;
+                            let k = format!("x{extra}");
+                            ks.set(0, k.as_bytes(), Value::int(1), Ttl::Clear, 0);
+                        }
+                    }
+                    1 => {
+                        for _ in 0..rng.usize(0..500) {
+                            let k = format!("x{}", rng.u64(0..=extra));
+                            ks.remove(0, k.as_bytes(), 0);
+                        }
+                    }
+                    2 => ks.shrink_sparse(),
+                    _ => {
+                        // Churn: tombstones, then in-place rehashes.
+                        for _ in 0..200 {
+                            extra += 1;
+                            let k = format!("x{extra}");
+                            ks.set(0, k.as_bytes(), Value::int(1), Ttl::Clear, 0);
+                            ks.remove(0, format!("x{}", extra - 1).as_bytes(), 0);
+                        }
+                    }
+                }
+            }
+            for k in &stable {
+                let shown = String::from_utf8_lossy(k);
+                assert!(seen.contains(k), "seed {seed}: missed {shown:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn random_key_skips_and_deletes_expired() {
+        let mut ks = Keyspace::new(1);
+        assert_eq!(ks.random_key(0, 0), None);
+        for i in 0..50 {
+            ks.set(0, format!("e{i}").as_bytes(), Value::int(1), Ttl::At(10), 0);
+        }
+        ks.set(0, b"live", Value::int(1), Ttl::Clear, 0);
+        for _ in 0..20 {
+            assert_eq!(ks.random_key(0, 100).as_deref(), Some(&b"live"[..]));
+        }
+        assert!(ks.random_key(0, 5).is_some_and(|k| !k.is_empty()));
+        ks.remove(0, b"live", 100);
+        assert_eq!(ks.random_key(0, 100), None);
+        assert_eq!(ks.len(0), 0);
+        let mut seen = HashSet::new();
+        for i in 0..10 {
+            ks.set(0, format!("k{i}").as_bytes(), Value::int(1), Ttl::Clear, 0);
+        }
+        for _ in 0..500 {
+            seen.insert(ks.random_key(0, 0).unwrap());
+        }
+        assert_eq!(seen.len(), 10);
+    }
+
+    #[test]
+    #[ignore]
+    fn scan_speed() {
+        let mut ks = Keyspace::new(1);
+        for i in 0..1_000_000 {
+            ks.set(
+                0,
+                format!("key:{i:012}").as_bytes(),
+                Value::int(1),
+                Ttl::Clear,
+                0,
+            );
+        }
+        for _ in 0..2 {
+            let t = Instant::now();
+            let (mut cursor, mut n, mut calls) = (0, 0usize, 0u32);
+            loop {
+                cursor = ks.scan_step(0, cursor, 10, 100, |_, _, _| n += 1).0;
+                calls += 1;
+                if cursor == 0 {
+                    break;
+                }
+            }
+            let el = t.elapsed();
+            eprintln!(
+                "{n} keys in {calls} calls: {el:?} ({:?} per call)",
+                el / calls
+            );
+            for i in (0..1_000_000).step_by(3) {
+                ks.remove(0, format!("key:{i:012}").as_bytes(), 0);
+            }
+        }
     }
 }

@@ -485,17 +485,33 @@ pub fn write_int_string(out: &mut Vec<u8>, v: i64) {
     }
 }
 
+/// Appends a value's type byte and, in a file record, its key (a DUMP payload has no key).
+fn write_head(out: &mut Vec<u8>, t: u8, key: Option<&[u8]>, compress: bool) {
+    out.push(t);
+    if let Some(k) = key {
+        write_string(out, k, compress);
+    }
+}
+
 /// Appends a string key/value record. Write [`write_expire_ms`] first when the key has a TTL.
 pub fn write_string_record(out: &mut Vec<u8>, key: &[u8], val: &[u8], compress: bool) {
-    out.push(RDB_TYPE_STRING);
-    write_string(out, key, compress);
+    write_string_object(out, Some(key), val, compress);
+}
+
+/// A string value: its type byte, its key if any, the string.
+fn write_string_object(out: &mut Vec<u8>, key: Option<&[u8]>, val: &[u8], compress: bool) {
+    write_head(out, RDB_TYPE_STRING, key, compress);
     write_string(out, val, compress);
 }
 
 /// Appends a string record whose value is the integer `v`.
 pub fn write_int_record(out: &mut Vec<u8>, key: &[u8], v: i64, compress: bool) {
-    out.push(RDB_TYPE_STRING);
-    write_string(out, key, compress);
+    write_int_object(out, Some(key), v, compress);
+}
+
+/// An integer string value: its type byte, its key if any, the integer.
+fn write_int_object(out: &mut Vec<u8>, key: Option<&[u8]>, v: i64, compress: bool) {
+    write_head(out, RDB_TYPE_STRING, key, compress);
     write_int_string(out, v);
 }
 
@@ -611,9 +627,19 @@ pub fn write_list_record<'a>(
     items: impl Iterator<Item = &'a [u8]>,
     compress: bool,
 ) {
+    write_list_object(out, Some(key), len, items, compress)
+}
+
+/// A list value (see [`write_list_record`]), with its key if any.
+fn write_list_object<'a>(
+    out: &mut Vec<u8>,
+    key: Option<&[u8]>,
+    len: usize,
+    items: impl Iterator<Item = &'a [u8]>,
+    compress: bool,
+) {
     let _ = len;
-    out.push(RDB_TYPE_LIST_QUICKLIST_2);
-    write_string(out, key, compress);
+    write_head(out, RDB_TYPE_LIST_QUICKLIST_2, key, compress);
     // Node count goes first but is known only at the end: one placeholder byte (enough for
     // < 64 nodes, i.e. lists up to ~500 KB), widened afterwards if needed.
     let count_pos = out.len();
@@ -760,6 +786,17 @@ pub fn write_hash_record<'a>(
     pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
     compress: bool,
 ) {
+    write_hash_object(out, Some(key), len, pairs, compress)
+}
+
+/// A hash value (see [`write_hash_record`]), with its key if any.
+fn write_hash_object<'a>(
+    out: &mut Vec<u8>,
+    key: Option<&[u8]>,
+    len: usize,
+    pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    compress: bool,
+) {
     let mut pairs = pairs;
     // The encoding depends on every pair: look at up to one more than a listpack may hold.
     let mut buf: [(&'a [u8], &'a [u8]); HASH_MAX_LISTPACK_ENTRIES + 1] =
@@ -772,8 +809,7 @@ pub fn write_hash_record<'a>(
             .all(|(f, v)| f.len() <= HASH_MAX_LISTPACK_VALUE && v.len() <= HASH_MAX_LISTPACK_VALUE)
     {
         debug_assert_eq!(len, n, "len does not match the number of pairs");
-        out.push(RDB_TYPE_HASH_LISTPACK);
-        write_string(out, key, compress);
+        write_head(out, RDB_TYPE_HASH_LISTPACK, key, compress);
         with_scratch(|lp| {
             lp_begin(lp);
             for (f, v) in head {
@@ -785,8 +821,7 @@ pub fn write_hash_record<'a>(
         });
         return;
     }
-    out.push(RDB_TYPE_HASH);
-    write_string(out, key, compress);
+    write_head(out, RDB_TYPE_HASH, key, compress);
     let at = write_count(out, len);
     let mut count = 0;
     for (f, v) in head.iter().copied().chain(pairs) {
@@ -806,6 +841,17 @@ pub fn write_hash_record<'a>(
 pub fn write_set_record<'a>(
     out: &mut Vec<u8>,
     key: &[u8],
+    len: usize,
+    members: impl Iterator<Item = &'a [u8]>,
+    compress: bool,
+) {
+    write_set_object(out, Some(key), len, members, compress)
+}
+
+/// A set value (see [`write_set_record`]), with its key if any.
+fn write_set_object<'a>(
+    out: &mut Vec<u8>,
+    key: Option<&[u8]>,
     len: usize,
     members: impl Iterator<Item = &'a [u8]>,
     compress: bool,
@@ -842,8 +888,7 @@ pub fn write_set_record<'a>(
             } else {
                 8
             };
-            out.push(RDB_TYPE_SET_INTSET);
-            write_string(out, key, compress);
+            write_head(out, RDB_TYPE_SET_INTSET, key, compress);
             with_scratch(|is| {
                 is.clear();
                 is.extend_from_slice(&(width as u32).to_le_bytes());
@@ -856,8 +901,7 @@ pub fn write_set_record<'a>(
             return;
         }
     }
-    out.push(RDB_TYPE_SET);
-    write_string(out, key, compress);
+    write_head(out, RDB_TYPE_SET, key, compress);
     let at = write_count(out, len);
     let mut count = 0;
     for m in head.iter().copied().chain(members) {
@@ -894,6 +938,17 @@ pub fn write_zset_record<'a>(
     items: impl Iterator<Item = (&'a [u8], f64)>,
     compress: bool,
 ) {
+    write_zset_object(out, Some(key), len, items, compress)
+}
+
+/// A sorted-set value (see [`write_zset_record`]), with its key if any.
+fn write_zset_object<'a>(
+    out: &mut Vec<u8>,
+    key: Option<&[u8]>,
+    len: usize,
+    items: impl Iterator<Item = (&'a [u8], f64)>,
+    compress: bool,
+) {
     let mut items = items;
     let mut buf: [(&'a [u8], f64); ZSET_MAX_LISTPACK_ENTRIES + 1] =
         [(&[], 0.0); ZSET_MAX_LISTPACK_ENTRIES + 1];
@@ -908,8 +963,7 @@ pub fn write_zset_record<'a>(
         if !sorted.is_sorted_by(|a, b| zset_order(a, b).is_le()) {
             sorted.sort_unstable_by(zset_order);
         }
-        out.push(RDB_TYPE_ZSET_LISTPACK);
-        write_string(out, key, compress);
+        write_head(out, RDB_TYPE_ZSET_LISTPACK, key, compress);
         with_scratch(|lp| {
             lp_begin(lp);
             for &(m, score) in sorted.iter() {
@@ -922,8 +976,7 @@ pub fn write_zset_record<'a>(
         });
         return;
     }
-    out.push(RDB_TYPE_ZSET_2);
-    write_string(out, key, compress);
+    write_head(out, RDB_TYPE_ZSET_2, key, compress);
     let at = write_count(out, len);
     let mut count = 0;
     for (m, score) in buf[..n].iter().copied().chain(items) {
@@ -1073,6 +1126,149 @@ impl fmt::Write for StackText {
 /// everything before it, EOF byte included.
 pub fn write_eof(out: &mut Vec<u8>) {
     out.push(RDB_OPCODE_EOF);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DUMP payloads (DUMP, RESTORE, and values moving between shards)
+//
+//   type byte | value, encoded as in an RDB record | RDB version (u16 LE) | CRC-64 (u64 LE)
+//
+// as Redis's createDumpPayload makes them; the CRC covers everything before it.
+// ---------------------------------------------------------------------------------------------
+
+/// Appends a string value's type byte and encoding (the start of a DUMP payload).
+pub fn dump_string(out: &mut Vec<u8>, val: &[u8], compress: bool) {
+    write_string_object(out, None, val, compress);
+}
+
+/// Appends an integer string value's type byte and encoding.
+pub fn dump_int(out: &mut Vec<u8>, v: i64, compress: bool) {
+    write_int_object(out, None, v, compress);
+}
+
+/// Appends a list value's type byte and encoding (see [`write_list_record`]).
+pub fn dump_list<'a>(
+    out: &mut Vec<u8>,
+    len: usize,
+    items: impl Iterator<Item = &'a [u8]>,
+    compress: bool,
+) {
+    write_list_object(out, None, len, items, compress);
+}
+
+/// Appends a hash value's type byte and encoding (see [`write_hash_record`]).
+pub fn dump_hash<'a>(
+    out: &mut Vec<u8>,
+    len: usize,
+    pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    compress: bool,
+) {
+    write_hash_object(out, None, len, pairs, compress);
+}
+
+/// Appends a set value's type byte and encoding (see [`write_set_record`]).
+pub fn dump_set<'a>(
+    out: &mut Vec<u8>,
+    len: usize,
+    members: impl Iterator<Item = &'a [u8]>,
+    compress: bool,
+) {
+    write_set_object(out, None, len, members, compress);
+}
+
+/// Appends a sorted-set value's type byte and encoding (see [`write_zset_record`]).
+pub fn dump_zset<'a>(
+    out: &mut Vec<u8>,
+    len: usize,
+    items: impl Iterator<Item = (&'a [u8], f64)>,
+    compress: bool,
+) {
+    write_zset_object(out, None, len, items, compress);
+}
+
+/// Completes a DUMP payload: appends the RDB version and the CRC-64 of all bytes so far.
+pub fn dump_finish(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// Why a DUMP payload was refused, split as RESTORE words its errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpError {
+    /// Shorter than its footer, from a newer RDB version, or the CRC-64 does not match
+    /// ("DUMP payload version or checksum are wrong").
+    Footer,
+    /// The footer is fine but the value is not one we can load ("Bad data format"): corrupt,
+    /// empty, or of a type Redis 7.0 does not know or we do not model (streams, modules).
+    Format(RdbError),
+}
+
+/// Reads a DUMP payload as Redis 7.0's RESTORE does: the footer first (version at most
+/// [`RDB_VERSION`], CRC-64), then one value of a type RDB 10 defines, read from the whole
+/// payload as Redis reads it (bytes left between the value and the footer are ignored; a value
+/// that runs into the footer reads it as data). Empty collections are refused.
+pub fn read_dump(payload: &[u8]) -> Result<RdbValue<'_>, DumpError> {
+    let Some(body_len) = payload.len().checked_sub(10) else {
+        return Err(DumpError::Footer);
+    };
+    let footer = &payload[body_len..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if u32::from(version) > RDB_VERSION {
+        return Err(DumpError::Footer);
+    }
+    let mut crc = [0u8; 8];
+    crc.copy_from_slice(&footer[2..]);
+    if crc64(0, &payload[..body_len + 2]) != u64::from_le_bytes(crc) {
+        return Err(DumpError::Footer);
+    }
+    let mut r = Reader {
+        data: payload,
+        pos: 0,
+        version: u32::from(version),
+        db: 0,
+        state: ReaderState::Reading,
+    };
+    let t = r.byte("value type").map_err(DumpError::Format)?;
+    let known = matches!(
+        t,
+        RDB_TYPE_STRING
+            | RDB_TYPE_LIST
+            | RDB_TYPE_SET
+            | RDB_TYPE_ZSET
+            | RDB_TYPE_HASH
+            | RDB_TYPE_ZSET_2
+            | RDB_TYPE_HASH_ZIPMAP
+            | RDB_TYPE_LIST_ZIPLIST
+            | RDB_TYPE_SET_INTSET
+            | RDB_TYPE_ZSET_ZIPLIST
+            | RDB_TYPE_HASH_ZIPLIST
+            | RDB_TYPE_LIST_QUICKLIST
+            | RDB_TYPE_HASH_LISTPACK
+            | RDB_TYPE_ZSET_LISTPACK
+            | RDB_TYPE_LIST_QUICKLIST_2
+    );
+    if !known {
+        return Err(DumpError::Format(RdbError {
+            offset: 0,
+            msg: format!("unsupported value type {t} in a DUMP payload"),
+        }));
+    }
+    let v = r.value(t, b"").map_err(DumpError::Format)?;
+    let empty = match &v {
+        RdbValue::Str(_) | RdbValue::Int(_) => false,
+        RdbValue::List(l) => l.is_empty(),
+        RdbValue::Hash(h) => h.is_empty(),
+        RdbValue::Set(m) => m.is_empty(),
+        RdbValue::ZSet(z) => z.is_empty(),
+    };
+    if empty {
+        return Err(DumpError::Format(RdbError {
+            offset: 0,
+            msg: "empty collection in a DUMP payload".into(),
+        }));
+    }
+    Ok(v)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -5356,6 +5552,109 @@ mod tests {
             ) {
                 assert_eq!(record_blob(&ours), record_blob(raw), "{name}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod dump_tests {
+    use super::*;
+
+    fn finished(mut body: Vec<u8>) -> Vec<u8> {
+        dump_finish(&mut body);
+        body
+    }
+
+    #[test]
+    fn dump_payloads_round_trip() {
+        let p = finished({
+            let mut v = Vec::new();
+            dump_string(&mut v, b"hello", true);
+            v
+        });
+        // Redis 7.0's DUMP of "hello".
+        assert_eq!(p, b"\x00\x05hello\x0a\x00cr\xdfve4 \x0a");
+        assert_eq!(read_dump(&p), Ok(RdbValue::Str(Cow::Borrowed(b"hello"))));
+        let p = finished({
+            let mut v = Vec::new();
+            dump_int(&mut v, -7, true);
+            v
+        });
+        assert_eq!(read_dump(&p), Ok(RdbValue::Int(-7)));
+        let items: [&[u8]; 3] = [b"a", b"12", b""];
+        let p = finished({
+            let mut v = Vec::new();
+            dump_list(&mut v, 3, items.iter().copied(), true);
+            v
+        });
+        let want: Vec<Cow<[u8]>> = items.iter().map(|i| Cow::Borrowed(*i)).collect();
+        assert_eq!(read_dump(&p), Ok(RdbValue::List(want.clone())));
+        let p = finished({
+            let mut v = Vec::new();
+            dump_set(&mut v, 3, items.iter().copied(), false);
+            v
+        });
+        assert_eq!(read_dump(&p), Ok(RdbValue::Set(want)));
+        let pairs: [(&[u8], &[u8]); 2] = [(b"f", b"v"), (b"g", b"1")];
+        let p = finished({
+            let mut v = Vec::new();
+            dump_hash(&mut v, 2, pairs.iter().copied(), true);
+            v
+        });
+        let want = pairs
+            .iter()
+            .map(|(f, v)| (Cow::Borrowed(*f), Cow::Borrowed(*v)))
+            .collect();
+        assert_eq!(read_dump(&p), Ok(RdbValue::Hash(want)));
+        let z: [(&[u8], f64); 2] = [(b"a", -1.5), (b"b", f64::INFINITY)];
+        let p = finished({
+            let mut v = Vec::new();
+            dump_zset(&mut v, 2, z.iter().copied(), true);
+            v
+        });
+        let want = z.iter().map(|(m, s)| (Cow::Borrowed(*m), *s)).collect();
+        assert_eq!(read_dump(&p), Ok(RdbValue::ZSet(want)));
+    }
+
+    #[test]
+    fn dump_footer_and_format_errors() {
+        let good = finished(b"\x00\x05hello".to_vec());
+        assert!(read_dump(&good).is_ok());
+        assert_eq!(read_dump(b""), Err(DumpError::Footer));
+        assert_eq!(read_dump(&good[..good.len() - 1]), Err(DumpError::Footer));
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 1;
+            assert_eq!(read_dump(&bad), Err(DumpError::Footer), "byte {i}");
+        }
+        // A newer version with a valid checksum is still refused; an older one is read.
+        let versioned = |body: &[u8], v: u16| {
+            let mut p = body.to_vec();
+            p.extend_from_slice(&v.to_le_bytes());
+            let crc = crc64(0, &p);
+            p.extend_from_slice(&crc.to_le_bytes());
+            p
+        };
+        assert_eq!(
+            read_dump(&versioned(b"\x00\x05hello", 11)),
+            Err(DumpError::Footer)
+        );
+        assert!(read_dump(&versioned(b"\x00\x05hello", 6)).is_ok());
+        // Bytes between the value and the footer are ignored, as Redis ignores them.
+        assert!(read_dump(&versioned(b"\x00\x05hellojunk", 10)).is_ok());
+        for body in [
+            &b"\x14\x01\x00"[..],
+            b"\x0f\x00",
+            b"\x06\x00",
+            b"\x02\x00",
+            b"\x04\x00",
+            b"\x12\x00",
+            b"\x00\x40\x40x",
+        ] {
+            assert!(
+                matches!(read_dump(&versioned(body, 10)), Err(DumpError::Format(_))),
+                "{body:?}"
+            );
         }
     }
 }

@@ -1,11 +1,37 @@
-//! Generic keyspace commands: existence, deletion, type, TTLs and KEYS.
+//! Generic keyspace commands: existence, deletion, type, TTLs, KEYS, SCAN, RANDOMKEY, RENAME,
+//! COPY, MOVE, DUMP/RESTORE and OBJECT.
 //!
-//! Behaviour follows Redis 7.0's `db.c` and `expire.c`. Multi-key commands (EXISTS, DEL, UNLINK,
-//! TOUCH) run once per owning shard on that shard's subset of the keys; the router sums the counts.
+//! Behaviour follows Redis 7.0's `db.c`, `expire.c`, `object.c` and `cluster.c` (DUMP/RESTORE).
+//! Multi-key commands (EXISTS, DEL, UNLINK, TOUCH) run once per owning shard on that shard's
+//! subset of the keys; the router sums the counts.
+//!
+//! Commands whose keys may live on different shards (RENAME, RENAMENX, COPY) and the keyless ones
+//! that visit every shard (SCAN, RANDOMKEY) run on the connection's core (`Handler::Async`) and
+//! drive internal steps on the owners. When one shard owns every key, one step does the whole
+//! command there, atomically. Otherwise a value travels as a DUMP payload (an owned byte buffer)
+//! with its deadline: taken from (RENAME) or read on (COPY) the source's owner, then stored by the
+//! destination's owner. Each step is atomic but the whole is not: another client may briefly see
+//! neither key during a cross-shard RENAME. MOVE never crosses shards (a key has the same owner
+//! in every DB).
+//!
+//! SCAN cursors: the top 10 bits are the shard (up to 1024, the most `--shards` allows), the
+//! low 54 bits that shard's table cursor for the client's DB (see `Keyspace::scan_step`: Redis's
+//! reverse-binary cursor over blocks of home buckets, a function of each key's hash, so valid
+//! across any resize or rehash). Shards are walked in order; 0 starts and ends.
 
 use super::string::opt_is;
-use super::{err, flags, parse_i64, CommandSpec, Handler, Merge, Route, ShardCtx};
-use crate::resp::{Argv, Reply};
+use super::{
+    err, flags, parse_cursor, parse_i64, AsyncFn, CommandSpec, Handler, Merge, Route, Session,
+    ShardCtx, ShardFn,
+};
+use crate::keyspace::{StrRef, Ttl, Value};
+use crate::rdb;
+use crate::resp::{decode_frame, Argv, CmdBatch, Frame, Proto, Reply};
+use crate::shard::{shard_of, Core};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
@@ -48,6 +74,39 @@ pub fn register(t: &mut Vec<CommandSpec>) {
         route: Route::All(Merge::Concat),
         handler: Handler::Shard(keys),
     });
+    t.push(key("move", 3, WRITE | FAST, move_));
+    t.push(key("dump", 2, READONLY, dump));
+    t.push(key("restore", -4, WRITE | DENYOOM, restore));
+
+    let conn = |name, arity, flags, keys: (i32, i32, i32), f: AsyncFn| CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        route: Route::Local,
+        handler: Handler::Async(f),
+    };
+    t.push(conn("scan", -2, READONLY, (0, 0, 0), scan));
+    t.push(conn("randomkey", 1, READONLY, (0, 0, 0), randomkey));
+    t.push(conn("rename", 3, WRITE, (1, 2, 1), rename));
+    t.push(conn("renamenx", 3, WRITE | FAST, (1, 2, 1), renamenx));
+    t.push(conn("copy", -3, WRITE | DENYOOM, (1, 2, 1), copy));
+    t.push(conn("object", -2, READONLY, (2, 2, 1), object));
+
+    let internal = |name: &'static str, arity: i32, flags: u32, f: ShardFn| {
+        CommandSpec::single_key(name, arity, flags | INTERNAL, f)
+    };
+    t.push(internal(SCAN_PART, 8, READONLY, scan_part));
+    t.push(internal(RANDOM_PART, 1, READONLY, random_part));
+    t.push(internal(TAKE_PART, 2, WRITE, take_part));
+    t.push(internal(READ_PART, 2, READONLY, read_part));
+    t.push(internal(PUT_PART, 5, WRITE | DENYOOM, put_part));
+    t.push(internal(EXISTS_PART, 2, READONLY | FAST, exists_part));
+    t.push(internal(RENAME_PART, 4, WRITE, rename_part));
+    t.push(internal(COPY_PART, 5, WRITE | DENYOOM, copy_part));
+    t.push(internal(OBJECT_PART, 3, READONLY, object_part));
 }
 
 /// EXISTS key [key ...]: a key named twice counts twice.
@@ -253,6 +312,894 @@ fn keys(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// SCAN, RANDOMKEY, RENAME, COPY, MOVE, DUMP/RESTORE, OBJECT
+// ---------------------------------------------------------------------------------------------
+
+// Internal shard-side steps. Clients get "unknown command" for them (`flags::INTERNAL`).
+/// `__key-scan cursor count visits usepat pattern usetype type`: one shard's share of a SCAN
+/// call; replies `[next cursor, keys seen, blocks visited, [keys]]`.
+const SCAN_PART: &str = "__key-scan";
+/// `__key-random`: `[keys in the DB, a random live key or nil]`.
+const RANDOM_PART: &str = "__key-random";
+/// `__key-take key`: removes the key; replies `[payload, deadline or -1]`, or nil.
+const TAKE_PART: &str = "__key-take";
+/// `__key-read key`: like `__key-take` but leaves the key (a read lookup, as COPY's).
+const READ_PART: &str = "__key-read";
+/// `__key-put key nx|replace deadline payload`: stores a payload; 1, or 0 when `nx` found the
+/// key.
+const PUT_PART: &str = "__key-put";
+/// `__key-exists key`: 1 or 0, with lazy expiry but no hit/miss counting.
+const EXISTS_PART: &str = "__key-exists";
+/// `__key-rename src dst 0|1`: RENAME (1: RENAMENX) when one shard owns both keys.
+const RENAME_PART: &str = "__key-rename";
+/// `__key-copy src dst dstdb 0|1`: COPY (1: REPLACE) when one shard owns both keys.
+const COPY_PART: &str = "__key-copy";
+/// `__key-object subcommand key`: OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ on the key's owner.
+const OBJECT_PART: &str = "__key-object";
+
+/// Bits of a SCAN cursor below the shard number (the shard's own table cursor, always below
+/// `buckets / 16`): 10 bits are left for up to 1024 shards.
+const SHARD_SHIFT: u32 = 54;
+const TABLE_CURSOR_MASK: u64 = (1 << SHARD_SHIFT) - 1;
+
+const ERR_INVALID_CURSOR: &str = "ERR invalid cursor";
+const ERR_SAME_OBJECT: &str = "ERR source and destination objects are the same";
+const ERR_BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+const ERR_BAD_TTL: &str = "ERR Invalid TTL value, must be >= 0";
+const ERR_BAD_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
+const ERR_BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+const ERR_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
+const ERR_BAD_FORMAT: &str = "ERR Bad data format";
+/// Our own: access times are not kept, so there is no idle time to report.
+const ERR_IDLETIME: &str = "ERR idle time is not tracked by this server";
+/// Redis's words under any policy but an LFU one (we never evict: `noeviction`).
+const ERR_FREQ: &str =
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+     Please note that when switching between policies at runtime LRU and LFU data will take some \
+     time to adjust.";
+const ERR_BAD_PART: &str = "ERR internal: unexpected reply from a shard";
+/// `getIntFromObjectOrReply` for a number beyond a C `int`.
+const ERR_INT_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+
+/// Integers Redis shares (`OBJ_SHARED_INTEGERS`): their OBJECT REFCOUNT is `INT_MAX`.
+const SHARED_INTEGERS: i64 = 10_000;
+/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_MAX: usize = 44;
+
+type AsyncOut<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// Defines a `Handler::Async` entry point: boxes `$f(core, db, argv, out, extra args…)`.
+macro_rules! async_cmd {
+    ($name:ident => $f:ident($($arg:expr),*)) => {
+        fn $name<'a>(
+            core: &'a Rc<Core>,
+            session: &'a mut Session,
+            argv: Argv<'a>,
+            out: &'a mut Reply,
+        ) -> AsyncOut<'a> {
+            Box::pin($f(core, session.db, argv, out $(, $arg)*))
+        }
+    };
+}
+
+async_cmd!(scan => scan_async());
+async_cmd!(randomkey => randomkey_async());
+async_cmd!(rename => rename_async(false));
+async_cmd!(renamenx => rename_async(true));
+async_cmd!(copy => copy_async());
+async_cmd!(object => object_async());
+
+/// Polls every future together and returns their outputs in order (each `Core::call` forwards
+/// on its first poll, so the hops overlap).
+async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    futures_lite::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(outs.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outs.into_iter().flatten().collect()
+}
+
+/// One whole reply frame, or `None` if the bytes are not exactly one.
+fn frame(reply: &[u8]) -> Option<Frame> {
+    match decode_frame(reply) {
+        Ok(Some((f, n))) if n == reply.len() => Some(f),
+        _ => None,
+    }
+}
+
+/// Replies a shard's error reply as is, or an internal error if it was not one.
+fn reply_failure(out: &mut Reply, reply: &[u8]) {
+    if reply.first() == Some(&b'-') && reply.ends_with(b"\r\n") {
+        out.raw(reply);
+    } else {
+        out.error(ERR_BAD_PART);
+    }
+}
+
+fn int_frame(f: &Frame) -> Option<i64> {
+    match f {
+        Frame::Integer(v) => Some(*v),
+        _ => None,
+    }
+}
+
+/// A deadline as an argument or reply: -1 for none.
+fn ttl_of(deadline: i64) -> Ttl {
+    if deadline < 0 {
+        Ttl::Clear
+    } else {
+        Ttl::At(deadline)
+    }
+}
+
+// --- SCAN ----------------------------------------------------------------------------------
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: options checked as Redis does (cursor
+/// first). About `count` keys are looked at (at most `10 * count + 1` visits, as Redis), moving
+/// on to the next shard in the same call while the budget lasts.
+async fn scan_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    let Some(cursor) = parse_cursor(argv.get(1)) else {
+        return out.error(ERR_INVALID_CURSOR);
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut typename: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let has_arg = argv.len() - i >= 2;
+        let opt = argv.get(i);
+        if has_arg && opt_is(opt, "count") {
+            match parse_i64(argv.get(i + 1)) {
+                None => return out.error(err::NOT_INTEGER),
+                Some(c) if c < 1 => return out.error(err::SYNTAX),
+                Some(c) => count = c,
+            }
+        } else if has_arg && opt_is(opt, "match") {
+            let p = argv.get(i + 1);
+            pattern = (p != b"*").then_some(p);
+        } else if has_arg && opt_is(opt, "type") {
+            typename = Some(argv.get(i + 1));
+        } else {
+            return out.error(err::SYNTAX);
+        }
+        i += 2;
+    }
+    let count = u64::try_from(count).unwrap_or(u64::MAX);
+    let nshards = core.nshards;
+    let mut shard = (cursor >> SHARD_SHIFT) as usize;
+    let mut table_cursor = cursor & TABLE_CURSOR_MASK;
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let (mut seen, mut visits_left) = (0u64, count.saturating_mul(10).saturating_add(1));
+    let itoa_u64 = |v: u64| itoa::Buffer::new().format(v).as_bytes().to_vec();
+    let next = loop {
+        if shard >= nshards {
+            break 0;
+        }
+        let (pat_on, pat) = pattern.map_or((&b"0"[..], &b""[..]), |p| (&b"1"[..], p));
+        let (type_on, typ) = typename.map_or((&b"0"[..], &b""[..]), |t| (&b"1"[..], t));
+        let b = CmdBatch::from_args([
+            SCAN_PART.as_bytes(),
+            &itoa_u64(table_cursor),
+            &itoa_u64(count - seen),
+            &itoa_u64(visits_left),
+            pat_on,
+            pat,
+            type_on,
+            typ,
+        ]);
+        let reply = core.call(shard, db, Proto::Resp2, &b).await;
+        let Some((part_next, part_seen, part_visits, part_keys)) = parse_scan_part(&reply) else {
+            return reply_failure(out, &reply);
+        };
+        keys.extend(part_keys);
+        seen = seen.saturating_add(part_seen);
+        visits_left = visits_left.saturating_sub(part_visits);
+        if part_next != 0 {
+            break ((shard as u64) << SHARD_SHIFT) | (part_next & TABLE_CURSOR_MASK);
+        }
+        shard += 1;
+        table_cursor = 0;
+        if shard >= nshards {
+            break 0;
+        }
+        if seen >= count || visits_left == 0 {
+            break (shard as u64) << SHARD_SHIFT;
+        }
+    };
+    out.array(2);
+    out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    out.array(keys.len());
+    for k in &keys {
+        out.bulk(k);
+    }
+}
+
+/// `[next, seen, visits, [keys…]]` from a `__key-scan` reply.
+fn parse_scan_part(reply: &[u8]) -> Option<(u64, u64, u64, Vec<Vec<u8>>)> {
+    let f = frame(reply)?;
+    let items = f.as_items()?;
+    let [next, seen, visits, keys] = items else {
+        return None;
+    };
+    let num = |f: &Frame| int_frame(f).and_then(|v| u64::try_from(v).ok());
+    let keys = keys
+        .as_items()?
+        .iter()
+        .map(|k| match k {
+            Frame::Bulk(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((num(next)?, num(seen)?, num(visits)?, keys))
+}
+
+/// Whether a TYPE filter (compared as C's `strcasecmp`, up to a NUL) names `kind`. An unknown
+/// name matches nothing, as in Redis 7.0.
+fn type_matches(filter: &[u8], kind: &str) -> bool {
+    let end = filter.iter().position(|&b| b == 0).unwrap_or(filter.len());
+    filter[..end].eq_ignore_ascii_case(kind.as_bytes())
+}
+
+/// `__key-scan`: one step of this shard's table for the DB; keys that do not match are dropped
+/// here, expired ones that match the pattern are deleted (Redis's `expireIfNeeded`).
+fn scan_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let num = |i: usize| parse_i64(argv.get(i)).and_then(|v| u64::try_from(v).ok());
+    let (Some(cursor), Some(count), Some(visits)) = (num(1), num(2), num(3)) else {
+        return out.error(ERR_BAD_PART);
+    };
+    let pattern = (argv.get(4) == b"1").then(|| argv.get(5));
+    let typename = (argv.get(6) == b"1").then(|| argv.get(7));
+    let (db, now) = (ctx.db, ctx.now_ms);
+    let mut seen = 0u64;
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    let mut expired: Vec<Vec<u8>> = Vec::new();
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let max_visits = usize::try_from(visits.saturating_sub(1)).unwrap_or(usize::MAX);
+    let (next, visited) = ctx
+        .ks
+        .scan_step(db, cursor, count, max_visits, |k, v, when| {
+            seen += 1;
+            if pattern.is_some_and(|p| !string_match(p, k, false)) {
+                return;
+            }
+            if when.is_some_and(|w| now > w) {
+                expired.push(k.to_vec());
+            } else if typename.is_none_or(|t| type_matches(t, v.kind().name())) {
+                found.push(k.to_vec());
+            }
+        });
+    for k in &expired {
+        ctx.ks.contains(db, k, now);
+    }
+    out.array(4);
+    out.int(next as i64);
+    out.int(seen as i64);
+    out.int(visited as i64);
+    out.array(found.len());
+    for k in &found {
+        out.bulk(k);
+    }
+}
+
+// --- RANDOMKEY -----------------------------------------------------------------------------
+
+/// RANDOMKEY: every shard proposes one live key; one proposal is picked with probability
+/// proportional to its shard's key count, so each key is about equally likely.
+async fn randomkey_async(core: &Rc<Core>, db: usize, _argv: Argv<'_>, out: &mut Reply) {
+    let b = CmdBatch::from_args([RANDOM_PART.as_bytes()]);
+    let replies = join_all(
+        (0..core.nshards)
+            .map(|s| core.call(s, db, Proto::Resp2, &b))
+            .collect(),
+    )
+    .await;
+    let mut picks: Vec<(u64, Vec<u8>)> = Vec::new();
+    for r in &replies {
+        let Some(f) = frame(r) else {
+            return reply_failure(out, r);
+        };
+        match f.as_items() {
+            Some([Frame::Integer(n), Frame::Bulk(k)]) => {
+                picks.push(((*n).max(1) as u64, k.clone()));
+            }
+            Some([Frame::Integer(_), Frame::Null]) => {}
+            _ => return reply_failure(out, r),
+        }
+    }
+    let total: u64 = picks.iter().map(|p| p.0).sum();
+    if total == 0 {
+        return out.null();
+    }
+    let mut at = fastrand::u64(..total);
+    for (n, k) in &picks {
+        if at < *n {
+            return out.bulk(k);
+        }
+        at -= n;
+    }
+    out.null();
+}
+
+fn random_part(ctx: &mut ShardCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
+    let n = ctx.ks.len(ctx.db);
+    out.array(2);
+    out.int(n as i64);
+    match ctx.ks.random_key(ctx.db, ctx.now_ms) {
+        Some(k) => out.bulk(&k),
+        None => out.null(),
+    }
+}
+
+// --- RENAME, RENAMENX ----------------------------------------------------------------------
+
+/// RENAME / RENAMENX source destination. The TTL goes with the value. Checks in Redis's order:
+/// a missing source is an error (even for the same name twice), then the same name is a no-op,
+/// then RENAMENX answers 0 when the destination exists.
+///
+/// Across shards: the source is taken (removed) on its owner and stored on the destination's;
+/// RENAMENX checks the destination first and, should it have appeared meanwhile, puts the
+/// source back.
+async fn rename_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply, nx: bool) {
+    let (src, dst) = (argv.get(1), argv.get(2));
+    let n = core.nshards;
+    let (src_owner, dst_owner) = (shard_of(src, n), shard_of(dst, n));
+    let nx_arg: &[u8] = if nx { b"1" } else { b"0" };
+    if src_owner == dst_owner {
+        let b = CmdBatch::from_args([RENAME_PART.as_bytes(), src, dst, nx_arg]);
+        let reply = core.call(src_owner, db, out.proto, &b).await;
+        return out.raw(&reply);
+    }
+    let call =
+        |owner: usize, b: CmdBatch| async move { core.call(owner, db, Proto::Resp2, &b).await };
+    let exists =
+        |owner: usize, key: &[u8]| call(owner, CmdBatch::from_args([EXISTS_PART.as_bytes(), key]));
+    if nx {
+        let r = exists(dst_owner, dst).await;
+        match frame(&r).as_ref().and_then(int_frame) {
+            Some(0) => {}
+            Some(_) => {
+                let r = exists(src_owner, src).await;
+                return match frame(&r).as_ref().and_then(int_frame) {
+                    Some(0) => out.error(err::NO_SUCH_KEY),
+                    Some(_) => out.int(0),
+                    None => reply_failure(out, &r),
+                };
+            }
+            None => return reply_failure(out, &r),
+        }
+    }
+    let taken = call(src_owner, CmdBatch::from_args([TAKE_PART.as_bytes(), src])).await;
+    let (payload, deadline) = match parse_payload(&taken) {
+        Some(Some(p)) => p,
+        Some(None) => return out.error(err::NO_SUCH_KEY),
+        None => return reply_failure(out, &taken),
+    };
+    let deadline_arg = itoa::Buffer::new().format(deadline).as_bytes().to_vec();
+    let mode: &[u8] = if nx { b"nx" } else { b"replace" };
+    let put = |owner: usize, key: &[u8], mode: &[u8]| {
+        call(
+            owner,
+            CmdBatch::from_args([PUT_PART.as_bytes(), key, mode, &deadline_arg, &payload]),
+        )
+    };
+    let stored = put(dst_owner, dst, mode).await;
+    match frame(&stored).as_ref().and_then(int_frame) {
+        Some(1) if nx => out.int(1),
+        Some(1) => out.ok(),
+        Some(_) => {
+            // RENAMENX lost a race with a writer of the destination: the source goes back.
+            put(src_owner, src, b"replace").await;
+            out.int(0);
+        }
+        None => {
+            put(src_owner, src, b"replace").await;
+            reply_failure(out, &stored);
+        }
+    }
+}
+
+/// `[payload, deadline]` from a `__key-take` / `__key-read` reply: `Some(None)` for nil.
+fn parse_payload(reply: &[u8]) -> Option<Option<(Vec<u8>, i64)>> {
+    match frame(reply)? {
+        Frame::Null => Some(None),
+        Frame::Array(items) => match items.as_slice() {
+            [Frame::Bulk(p), Frame::Integer(d)] => Some(Some((p.clone(), *d))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `__key-rename src dst nx`: RENAME/RENAMENX in place (same owner).
+fn rename_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (src, dst, nx) = (argv.get(1), argv.get(2), argv.get(3) == b"1");
+    let (db, now) = (ctx.db, ctx.now_ms);
+    if !ctx.ks.contains(db, src, now) {
+        return out.error(err::NO_SUCH_KEY);
+    }
+    if src == dst {
+        return if nx { out.int(0) } else { out.ok() };
+    }
+    if nx && ctx.ks.contains(db, dst, now) {
+        return out.int(0);
+    }
+    let deadline = ctx.ks.expire_at(db, src);
+    let Some(v) = ctx.ks.remove(db, src, now) else {
+        return out.error(err::NO_SUCH_KEY);
+    };
+    ctx.ks
+        .set(db, dst, v, deadline.map_or(Ttl::Clear, Ttl::At), now);
+    ctx.ks.add_dirty(1);
+    if nx {
+        out.int(1)
+    } else {
+        out.ok()
+    }
+}
+
+/// `__key-take key`: removes the key and replies its payload (uncompressed: it only crosses
+/// cores) and deadline; nil when missing.
+fn take_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
+    if !ctx.ks.contains(db, key, now) {
+        return out.null();
+    }
+    let deadline = ctx.ks.expire_at(db, key).unwrap_or(-1);
+    match ctx.ks.remove(db, key, now) {
+        Some(v) => reply_payload(out, &v, deadline),
+        None => out.null(),
+    }
+}
+
+/// `__key-read key`: the key's payload and deadline, looked up as a read (COPY's source).
+fn read_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
+    let Some(v) = ctx.ks.lookup_read(db, key, now) else {
+        return out.null();
+    };
+    let payload = dump_value(v, false);
+    let deadline = ctx.ks.expire_at(db, key).unwrap_or(-1);
+    out.array(2);
+    out.bulk(&payload);
+    out.int(deadline);
+}
+
+fn reply_payload(out: &mut Reply, v: &Value, deadline: i64) {
+    out.array(2);
+    out.bulk(&dump_value(v, false));
+    out.int(deadline);
+}
+
+/// `__key-put key nx|replace deadline payload`: stores the value (1), or leaves an existing key
+/// alone under `nx` (0).
+fn put_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
+    let Some(deadline) = parse_i64(argv.get(3)) else {
+        return out.error(ERR_BAD_PART);
+    };
+    let v = match load_value(argv.get(4)) {
+        Ok(v) => v,
+        Err(e) => return out.error(e),
+    };
+    if argv.get(2) == b"nx" && ctx.ks.contains(db, key, now) {
+        return out.int(0);
+    }
+    ctx.ks.set(db, key, v, ttl_of(deadline), now);
+    ctx.ks.add_dirty(1);
+    out.int(1);
+}
+
+/// `__key-exists key`.
+fn exists_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let found = ctx.ks.contains(ctx.db, argv.get(1), ctx.now_ms);
+    out.int(i64::from(found));
+}
+
+// --- COPY, MOVE ----------------------------------------------------------------------------
+
+/// Redis's `getIntFromObjectOrReply` then `selectDb`: a DB number for MOVE and COPY's DB.
+fn parse_db(arg: &[u8], databases: usize) -> Result<usize, &'static str> {
+    let v = parse_i64(arg).ok_or(err::NOT_INTEGER)?;
+    let v = i32::try_from(v).map_err(|_| ERR_INT_RANGE)?;
+    usize::try_from(v)
+        .ok()
+        .filter(|&d| d < databases)
+        .ok_or(err::DB_INDEX)
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]: the TTL is copied too. Options are
+/// checked first, then "same object", then the source (0 when missing), then the destination
+/// (0 when it exists, unless REPLACE).
+async fn copy_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    let (src, dst) = (argv.get(1), argv.get(2));
+    let databases = core.ks.borrow().databases();
+    let (mut dst_db, mut replace) = (db, false);
+    let mut j = 3;
+    while j < argv.len() {
+        let additional = argv.len() - j - 1;
+        if opt_is(argv.get(j), "replace") {
+            replace = true;
+        } else if opt_is(argv.get(j), "db") && additional >= 1 {
+            match parse_db(argv.get(j + 1), databases) {
+                Ok(d) => dst_db = d,
+                Err(e) => return out.error(e),
+            }
+            j += 1;
+        } else {
+            return out.error(err::SYNTAX);
+        }
+        j += 1;
+    }
+    if dst_db == db && src == dst {
+        return out.error(ERR_SAME_OBJECT);
+    }
+    let n = core.nshards;
+    let (src_owner, dst_owner) = (shard_of(src, n), shard_of(dst, n));
+    let replace_arg: &[u8] = if replace { b"1" } else { b"0" };
+    if src_owner == dst_owner {
+        let dst_db_arg = itoa::Buffer::new().format(dst_db).as_bytes().to_vec();
+        let b = CmdBatch::from_args([COPY_PART.as_bytes(), src, dst, &dst_db_arg, replace_arg]);
+        let reply = core.call(src_owner, db, out.proto, &b).await;
+        return out.raw(&reply);
+    }
+    let read = CmdBatch::from_args([READ_PART.as_bytes(), src]);
+    let r = core.call(src_owner, db, Proto::Resp2, &read).await;
+    let (payload, deadline) = match parse_payload(&r) {
+        Some(Some(p)) => p,
+        Some(None) => return out.int(0),
+        None => return reply_failure(out, &r),
+    };
+    let mode: &[u8] = if replace { b"replace" } else { b"nx" };
+    let deadline_arg = itoa::Buffer::new().format(deadline).as_bytes().to_vec();
+    let put = CmdBatch::from_args([PUT_PART.as_bytes(), dst, mode, &deadline_arg, &payload]);
+    let r = core.call(dst_owner, dst_db, Proto::Resp2, &put).await;
+    match frame(&r).as_ref().and_then(int_frame) {
+        Some(v) => out.int(v),
+        None => reply_failure(out, &r),
+    }
+}
+
+/// `__key-copy src dst dstdb replace`: COPY in place (same owner; the DB may differ).
+fn copy_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (src, dst, replace) = (argv.get(1), argv.get(2), argv.get(4) == b"1");
+    let (db, now) = (ctx.db, ctx.now_ms);
+    let Ok(dst_db) = parse_db(argv.get(3), ctx.ks.databases()) else {
+        return out.error(ERR_BAD_PART);
+    };
+    if ctx.ks.lookup_read(db, src, now).is_none() {
+        return out.int(0);
+    }
+    let deadline = ctx.ks.expire_at(db, src);
+    if !replace && ctx.ks.contains(dst_db, dst, now) {
+        return out.int(0);
+    }
+    let Some(v) = ctx.ks.peek(db, src).cloned() else {
+        return out.int(0);
+    };
+    ctx.ks
+        .set(dst_db, dst, v, deadline.map_or(Ttl::Clear, Ttl::At), now);
+    ctx.ks.add_dirty(1);
+    out.int(1);
+}
+
+/// MOVE key db: 1 when moved (with its TTL), 0 when the key is missing or `db` has it already.
+/// Always in place: a key's owner is the same in every DB.
+fn move_(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
+    let dst_db = match parse_db(argv.get(2), ctx.ks.databases()) {
+        Ok(d) => d,
+        Err(e) => return out.error(e),
+    };
+    if dst_db == db {
+        return out.error(ERR_SAME_OBJECT);
+    }
+    if !ctx.ks.contains(db, key, now) {
+        return out.int(0);
+    }
+    let deadline = ctx.ks.expire_at(db, key);
+    if ctx.ks.contains(dst_db, key, now) {
+        return out.int(0);
+    }
+    let Some(v) = ctx.ks.remove(db, key, now) else {
+        return out.int(0);
+    };
+    ctx.ks
+        .set(dst_db, key, v, deadline.map_or(Ttl::Clear, Ttl::At), now);
+    ctx.ks.add_dirty(1);
+    out.int(1);
+}
+
+// --- DUMP, RESTORE -------------------------------------------------------------------------
+
+/// A value as Redis 7.0's DUMP payload (see [`rdb::read_dump`]). `compress` is Redis's
+/// `rdbcompression` (DUMP uses its default, yes; moves between shards skip the LZF work).
+pub(crate) fn dump_value(v: &Value, compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    match v.as_str() {
+        Some(StrRef::Int(i)) => rdb::dump_int(&mut out, i, compress),
+        Some(StrRef::Bytes(b)) => rdb::dump_string(&mut out, b, compress),
+        None => {
+            if let Some(l) = v.as_list() {
+                rdb::dump_list(&mut out, l.len(), l.iter().map(|e| e.as_slice()), compress);
+            } else if let Some(h) = v.as_hash() {
+                let pairs = h.iter().map(|(f, v)| (f.as_slice(), v.as_slice()));
+                rdb::dump_hash(&mut out, h.len(), pairs, compress);
+            } else if let Some(s) = v.as_set() {
+                rdb::dump_set(&mut out, s.len(), s.iter().map(|m| m.as_slice()), compress);
+            } else if let Some(z) = v.as_zset() {
+                // Redis writes a skiplist from the highest score down; a listpack ascending.
+                if zset_encoding(z) == "skiplist" {
+                    let top = z.len().saturating_sub(1);
+                    rdb::dump_zset(&mut out, z.len(), z.iter_rev_from(top), compress);
+                } else {
+                    rdb::dump_zset(&mut out, z.len(), z.iter(), compress);
+                }
+            }
+        }
+    }
+    rdb::dump_finish(&mut out);
+    out
+}
+
+/// A DUMP payload as a value, or RESTORE's error text.
+pub(crate) fn load_value(payload: &[u8]) -> Result<Value, &'static str> {
+    use crate::keyspace::{Hash, List, Set, SmallBytes, Zset};
+    let v = match rdb::read_dump(payload) {
+        Ok(v) => v,
+        Err(rdb::DumpError::Footer) => return Err(ERR_PAYLOAD),
+        Err(rdb::DumpError::Format(_)) => return Err(ERR_BAD_FORMAT),
+    };
+    Ok(match v {
+        rdb::RdbValue::Str(b) => Value::string(&b),
+        rdb::RdbValue::Int(i) => Value::int(i),
+        rdb::RdbValue::List(items) => {
+            Value::list(items.iter().map(|e| SmallBytes::new(e)).collect::<List>())
+        }
+        rdb::RdbValue::Hash(pairs) => {
+            let mut h = Hash::with_capacity_and_hasher(pairs.len(), ahash::RandomState::new());
+            for (f, v) in &pairs {
+                h.insert(SmallBytes::new(f), SmallBytes::new(v));
+            }
+            Value::hash(h)
+        }
+        rdb::RdbValue::Set(members) => {
+            let mut s = Set::with_capacity_and_hasher(members.len(), ahash::RandomState::new());
+            for m in &members {
+                s.insert(SmallBytes::new(m));
+            }
+            Value::set(s)
+        }
+        rdb::RdbValue::ZSet(items) => {
+            let mut z = Zset::with_capacity(items.len());
+            for (m, score) in &items {
+                if z.insert(m, *score).is_some() {
+                    return Err(ERR_BAD_FORMAT);
+                }
+            }
+            Value::zset(z)
+        }
+    })
+}
+
+/// DUMP key: the value as Redis 7.0 serializes it, or nil.
+fn dump(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    match ctx.ks.lookup_read(ctx.db, argv.get(1), ctx.now_ms) {
+        Some(v) => {
+            let payload = dump_value(v, true);
+            out.bulk(&payload);
+        }
+        None => out.null(),
+    }
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], with
+/// Redis's order of checks: options, then BUSYKEY, then the TTL, then the payload's footer, then
+/// its contents. IDLETIME and FREQ are validated and ignored (no access tracking here). A TTL
+/// already in the past stores nothing (and deletes the old key under REPLACE), replying OK.
+fn restore(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
+    let (mut replace, mut absttl, mut idle, mut freq) = (false, false, false, false);
+    let mut j = 4;
+    while j < argv.len() {
+        let additional = argv.len() - j - 1;
+        let opt = argv.get(j);
+        if opt_is(opt, "replace") {
+            replace = true;
+        } else if opt_is(opt, "absttl") {
+            absttl = true;
+        } else if opt_is(opt, "idletime") && additional >= 1 && !freq {
+            match parse_i64(argv.get(j + 1)) {
+                None => return out.error(err::NOT_INTEGER),
+                Some(v) if v < 0 => return out.error(ERR_BAD_IDLETIME),
+                Some(_) => idle = true,
+            }
+            j += 1;
+        } else if opt_is(opt, "freq") && additional >= 1 && !idle {
+            match parse_i64(argv.get(j + 1)) {
+                None => return out.error(err::NOT_INTEGER),
+                Some(v) if !(0..=255).contains(&v) => return out.error(ERR_BAD_FREQ),
+                Some(_) => freq = true,
+            }
+            j += 1;
+        } else {
+            return out.error(err::SYNTAX);
+        }
+        j += 1;
+    }
+    if !replace && ctx.ks.contains(db, key, now) {
+        return out.error(ERR_BUSYKEY);
+    }
+    let mut ttl = match parse_i64(argv.get(2)) {
+        None => return out.error(err::NOT_INTEGER),
+        Some(t) if t < 0 => return out.error(ERR_BAD_TTL),
+        Some(t) => t,
+    };
+    let v = match load_value(argv.get(3)) {
+        Ok(v) => v,
+        Err(e) => return out.error(e),
+    };
+    let deleted = replace && ctx.ks.remove(db, key, now).is_some();
+    if ttl != 0 && !absttl {
+        ttl = ttl.saturating_add(now);
+    }
+    if ttl != 0 && ttl <= now {
+        ctx.ks.add_dirty(u64::from(deleted));
+        return out.ok();
+    }
+    let policy = if ttl != 0 { Ttl::At(ttl) } else { Ttl::Clear };
+    ctx.ks.set(db, key, v, policy, now);
+    ctx.ks.add_dirty(1);
+    out.ok();
+}
+
+// --- OBJECT --------------------------------------------------------------------------------
+
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP: subcommand and arity errors as
+/// Redis's container commands give them; the key's part runs on its owner.
+async fn object_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    let sub = argv.get(1);
+    if opt_is(sub, "help") {
+        if argv.len() != 2 {
+            return super::arity_error("object|help", out);
+        }
+        out.array(OBJECT_HELP.len());
+        for line in OBJECT_HELP {
+            out.simple(line);
+        }
+        return;
+    }
+    let Some(name) = ["encoding", "refcount", "idletime", "freq"]
+        .into_iter()
+        .find(|n| opt_is(sub, n))
+    else {
+        return super::scripting::unknown_subcommand(argv, out);
+    };
+    if argv.len() != 3 {
+        return super::arity_error(&format!("object|{name}"), out);
+    }
+    let key = argv.get(2);
+    let b = CmdBatch::from_args([OBJECT_PART.as_bytes(), name.as_bytes(), key]);
+    let reply = core
+        .call(shard_of(key, core.nshards), db, out.proto, &b)
+        .await;
+    out.raw(&reply);
+}
+
+/// What Redis 7.0 would report as the encoding of a zset with these contents.
+fn zset_encoding(z: &crate::keyspace::Zset) -> &'static str {
+    if z.len() <= rdb::ZSET_MAX_LISTPACK_ENTRIES
+        && z.iter()
+            .all(|(m, _)| m.len() <= rdb::ZSET_MAX_LISTPACK_VALUE)
+    {
+        "listpack"
+    } else {
+        "skiplist"
+    }
+}
+
+/// The encoding Redis 7.0 would report for a value with these contents, created the usual way
+/// (SET, RPUSH, HSET, SADD, ZADD) and under the default size limits. Redis never converts
+/// back, and APPEND/SETRANGE make a string `raw` there; we keep no such history, so after those
+/// operations ours may name the compact encoding where Redis names the big one.
+fn encoding(v: &Value) -> &'static str {
+    if let Some(s) = v.as_str() {
+        return match s {
+            StrRef::Int(_) => "int",
+            StrRef::Bytes(b) if b.len() <= 20 && parse_i64(b).is_some() => "int",
+            StrRef::Bytes(b) if b.len() <= EMBSTR_MAX => "embstr",
+            StrRef::Bytes(_) => "raw",
+        };
+    }
+    if v.as_list().is_some() {
+        // Redis 7.0 keeps every list in a quicklist (listpack lists came with 7.2).
+        return "quicklist";
+    }
+    if let Some(h) = v.as_hash() {
+        let small = h.len() <= rdb::HASH_MAX_LISTPACK_ENTRIES
+            && h.iter().all(|(f, v)| {
+                f.len() <= rdb::HASH_MAX_LISTPACK_VALUE && v.len() <= rdb::HASH_MAX_LISTPACK_VALUE
+            });
+        return if small { "listpack" } else { "hashtable" };
+    }
+    if let Some(s) = v.as_set() {
+        let ints =
+            s.len() <= rdb::SET_MAX_INTSET_ENTRIES && s.iter().all(|m| parse_i64(m).is_some());
+        return if ints { "intset" } else { "hashtable" };
+    }
+    match v.as_zset() {
+        Some(z) => zset_encoding(z),
+        None => "unknown",
+    }
+}
+
+/// OBJECT REFCOUNT: Redis shares the integers 0..9999 (refcount `INT_MAX`); every other value
+/// has one reference.
+fn refcount(v: &Value) -> i64 {
+    match v.as_str().and_then(|s| match s {
+        StrRef::Int(i) => Some(i),
+        StrRef::Bytes(b) if b.len() <= 20 => parse_i64(b),
+        StrRef::Bytes(_) => None,
+    }) {
+        Some(i) if (0..SHARED_INTEGERS).contains(&i) => i64::from(i32::MAX),
+        _ => 1,
+    }
+}
+
+/// `__key-object sub key`: nil for a missing key (whatever the subcommand), as Redis.
+fn object_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let sub = argv.get(1);
+    let Some(v) = ctx.ks.lookup_read(ctx.db, argv.get(2), ctx.now_ms) else {
+        return out.null();
+    };
+    match sub {
+        b"encoding" => {
+            let e = encoding(v);
+            out.bulk(e.as_bytes());
+        }
+        b"refcount" => {
+            let n = refcount(v);
+            out.int(n);
+        }
+        b"idletime" => out.error(ERR_IDLETIME),
+        _ => out.error(ERR_FREQ),
+    }
+}
+
 /// Redis's glob matcher (`stringmatchlen`): `*`, `?`, `[abc]`, `[^abc]`, `[a-z]` (reversed ranges
 /// allowed), and `\` escapes, with Redis's edge cases: an unclosed `[` class runs to the end of the
 /// pattern, a trailing `\` matches itself, ranges compare bytes as signed chars (as C on x86).
@@ -435,6 +1382,59 @@ mod tests {
         assert!(string_match(b"[\x01-\xff]", b"\x00", false));
         assert!(!string_match(b"[\x01-\xff]", b"a", false));
         assert!(string_match(b"[\x80-\xff]", b"\x90", false));
+    }
+
+    #[test]
+    fn encodings_refcounts_and_payloads() {
+        use super::{dump_value, encoding, load_value, refcount};
+        use crate::keyspace::{Hash, List, Set, SmallBytes, Value, Zset};
+        let s = |b: &[u8]| Value::string(b);
+        assert_eq!(encoding(&s(b"123")), "int");
+        assert_eq!(encoding(&Value::int(1 << 40)), "int");
+        assert_eq!(encoding(&s(b"0123")), "embstr");
+        assert_eq!(encoding(&s(&[b'x'; 44])), "embstr");
+        assert_eq!(encoding(&s(&[b'x'; 45])), "raw");
+        assert_eq!(refcount(&s(b"9999")), 2147483647);
+        assert_eq!(refcount(&Value::int(0)), 2147483647);
+        assert_eq!(refcount(&s(b"10000")), 1);
+        assert_eq!(refcount(&s(b"-1")), 1);
+        let list: List = [SmallBytes::new(b"a")].into_iter().collect();
+        let mut hash = Hash::default();
+        hash.insert(SmallBytes::new(b"f"), SmallBytes::new(b"v"));
+        let mut set = Set::default();
+        set.insert(SmallBytes::new(b"7"));
+        let mut zset = Zset::new();
+        zset.insert(b"m", 2.5);
+        let values = [
+            s(b"hello"),
+            s(&[b'y'; 300]),
+            Value::int(-5),
+            Value::list(list),
+            Value::hash(hash.clone()),
+            Value::set(set.clone()),
+            Value::zset(zset),
+        ];
+        let names = [
+            "embstr",
+            "raw",
+            "int",
+            "quicklist",
+            "listpack",
+            "intset",
+            "listpack",
+        ];
+        for (v, want) in values.iter().zip(names) {
+            assert_eq!(encoding(v), want);
+            for compress in [false, true] {
+                let back = load_value(&dump_value(v, compress)).unwrap();
+                assert_eq!(format!("{back:?}"), format!("{v:?}"));
+            }
+        }
+        hash.insert(SmallBytes::new(b"long"), SmallBytes::new(&[b'v'; 65]));
+        assert_eq!(encoding(&Value::hash(hash)), "hashtable");
+        set.insert(SmallBytes::new(b"x"));
+        assert_eq!(encoding(&Value::set(set)), "hashtable");
+        assert_eq!(load_value(b"junk").err(), Some(super::ERR_PAYLOAD));
     }
 
     #[test]
