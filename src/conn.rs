@@ -1,11 +1,13 @@
 //! One client connection: read, parse every complete request, route, write all replies at once.
 
+use crate::clients::{self, flag, Client, LastCmd};
 use crate::cmd::Session;
 use crate::resp::{parse_requests, CmdBatch, Reply};
 use crate::router::{Dispatcher, Flow};
 use crate::shard::Core;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,11 +18,23 @@ const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Serves one client until it disconnects, sends QUIT, breaks the protocol, or the server stops.
+/// Serves one client until it disconnects, sends QUIT, breaks the protocol, is killed (CLIENT
+/// KILL), or the server stops.
 pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
+    let id = NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed);
+    let addr = |a: Result<std::net::SocketAddr, _>| a.map(|a| a.to_string()).unwrap_or_default();
+    let client = Rc::new(Client::new(
+        id,
+        stream.as_raw_fd(),
+        addr(stream.peer_addr()),
+        addr(stream.local_addr()),
+    ));
+    // Dropped before `stream` (a parameter), so a kill never reaches a closed descriptor.
+    let _registered = core.clients.register(&client);
     let mut session = Session {
-        id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+        id,
+        client: client.clone(),
         ..Session::default()
     };
     let mut inbuf = vec![0u8; READ_BUF];
@@ -62,12 +76,16 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             };
             end += n;
         }
+        if client.killed.get() {
+            break;
+        }
         if end - start < needed {
             continue;
         }
 
         let mut close = false;
         batch.clear();
+        let pending = end - start;
         let parsed = parse_requests(&inbuf[start..end], &mut batch);
         start += parsed.consumed;
         needed = parsed.needed;
@@ -75,13 +93,43 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             break;
         }
         core.tick();
+        // What CLIENT LIST shows: a few cells per batch, nothing per command.
+        client.last_ms.set(core.now_ms());
+        client.qbuf.set(pending as u32);
+        client.qbuf_free.set((inbuf.len() - end) as u32);
+        if !batch.is_empty() {
+            client.last_cmd.set(LastCmd::of(batch.get(batch.len() - 1)));
+        }
         for argv in batch.iter() {
-            match router.dispatch(&core, &mut session, argv, &mut out) {
-                Flow::Continue => {}
-                Flow::Close => {
+            if clients::pause_set() && clients::holds(argv) {
+                // CLIENT PAUSE: earlier replies go out first, as Redis writes them before the
+                // client blocks.
+                router.finish(&core, &mut out).await;
+                if !out.is_empty() {
+                    if stream.write_all(&out.buf).await.is_err() {
+                        close = true;
+                        break;
+                    }
+                    out.buf.clear();
+                }
+                if !clients::wait_unpaused(&core, &client, argv).await {
                     close = true;
                     break;
                 }
+                core.tick();
+            }
+            // CLIENT REPLY OFF/SKIP: the slow path, one command at a time, so this command's
+            // reply (local or forwarded) is exactly the bytes after `mark`.
+            let quiet = session.reply_off || session.reply_skip;
+            let mark = if quiet {
+                router.finish(&core, &mut out).await;
+                out.len()
+            } else {
+                0
+            };
+            match router.dispatch(&core, &mut session, argv, &mut out) {
+                Flow::Continue => {}
+                Flow::Close => close = true,
                 flow @ (Flow::Server(_) | Flow::Async(_)) => {
                     // Everything before it has replied (and so is applied) first.
                     router.finish(&core, &mut out).await;
@@ -95,6 +143,11 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                             // the client pipelines meanwhile waits in the buffer.
                             let gone = session.gone.clone();
                             gone.reset();
+                            client.unblock.reset();
+                            client.set_flag(flag::BLOCKED, true);
+                            client
+                                .argv_mem
+                                .set(argv.iter().map(|a| a.len() as u64).sum::<u64>());
                             let mut fut = f(&core, &mut session, argv, &mut out);
                             loop {
                                 if gone.get() || end == inbuf.len() {
@@ -119,6 +172,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                                 }
                             }
                             drop(fut);
+                            client.set_flag(flag::BLOCKED, false);
+                            client.argv_mem.set(0);
                             if session.close_after_reply {
                                 Flow::Close
                             } else {
@@ -139,21 +194,39 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                         || (core.paused.get() > 0 && !core.wait_unpaused().await)
                     {
                         close = true;
-                        break;
+                    } else {
+                        core.tick();
                     }
-                    core.tick();
                 }
+            }
+            if quiet {
+                router.finish(&core, &mut out).await;
+                // CLIENT REPLY ON replies even when it ends OFF; a skipped command never does.
+                if session.reply_off || session.reply_skip {
+                    out.buf.truncate(mark);
+                }
+                session.reply_skip = false;
+            }
+            if session.reply_skip_next {
+                session.reply_skip_next = false;
+                session.reply_skip = true;
+            }
+            if close {
+                break;
             }
         }
         router.finish(&core, &mut out).await;
         let proto_error = if close { None } else { parsed.error };
         if let Some(e) = proto_error {
-            out.proto_error(&e);
+            if !session.reply_off {
+                out.proto_error(&e);
+            }
             close = true;
         }
         if router.panicked {
             close = true;
         }
+        client.rbp.set(out.len() as u64);
         if !out.is_empty() {
             if stream.write_all(&out.buf).await.is_err() {
                 break;
@@ -174,6 +247,13 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 inbuf.shrink_to_fit();
             }
         }
+        client.sync(session.db, session.proto);
+        client.qbuf.set((end - start) as u32);
+        client.qbuf_free.set((inbuf.len() - end) as u32);
+        client.rbs.set(out.buf.capacity() as u64);
+        client
+            .buf_mem
+            .set((inbuf.len() + out.buf.capacity()) as u64);
     }
 }
 

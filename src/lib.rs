@@ -26,6 +26,7 @@
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
 //! | one connection's loop | `conn.rs` |
 //! | executors, meshes, listeners, ready line, shutdown | `server.rs` |
+//! | per-core client registry (CLIENT LIST/KILL/UNBLOCK), CLIENT PAUSE | `clients.rs` |
 //! | clients blocked on list keys (BLPOP & co): queues, serving, claims | `blocking.rs` |
 //! | SAVE/BGSAVE snapshots, manifest, start-up load | `persist/` |
 //! | RDB format (Redis 7.0, v10): records, strings, lists, LZF, CRC-64 | `rdb.rs` |
@@ -39,6 +40,7 @@
 //!   ahash is only for maps inside a shard.
 
 pub mod blocking;
+pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod conn;

@@ -177,6 +177,11 @@ pub enum Ctrl {
     },
     /// This shard's counters (INFO, save points).
     Stats(futures_channel::oneshot::Sender<ShardStats>),
+    /// A question about this shard's connections (CLIENT LIST, KILL, UNBLOCK).
+    Clients(
+        crate::clients::Query,
+        futures_channel::oneshot::Sender<crate::clients::Answer>,
+    ),
 }
 
 /// One shard's numbers, gathered for INFO and the save-point check.
@@ -216,6 +221,8 @@ pub struct Core {
     pub blocked: Cell<u64>,
     pub total_connections: Cell<u64>,
     pub total_commands: Cell<u64>,
+    /// This core's connections (CLIENT LIST, KILL, UNBLOCK).
+    pub clients: crate::clients::Registry,
 }
 
 impl Core {
@@ -244,7 +251,13 @@ impl Core {
             blocked: Cell::new(0),
             total_connections: Cell::new(0),
             total_commands: Cell::new(0),
+            clients: Default::default(),
         }
+    }
+
+    /// The time the current batch runs at (unix ms), as read by [`Core::tick`].
+    pub fn now_ms(&self) -> i64 {
+        self.now.get()
     }
 
     /// Waits while client commands are paused (SAVE, shutdown). Returns false if the server is

@@ -8,6 +8,9 @@
 
 pub mod admin;
 pub mod blocking;
+pub mod client;
+pub mod command;
+pub mod docs;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -92,6 +95,14 @@ pub struct Session {
     pub name: Option<Vec<u8>>,
     /// Set by the connection when the client goes away while a blocking command waits.
     pub gone: std::rc::Rc<crate::blocking::Flag>,
+    /// This connection's entry in its core's client registry (CLIENT LIST, KILL, UNBLOCK).
+    pub client: std::rc::Rc<crate::clients::Client>,
+    /// CLIENT REPLY OFF: no replies until CLIENT REPLY ON (Redis's CLIENT_REPLY_OFF).
+    pub reply_off: bool,
+    /// The current command's reply is dropped (CLIENT REPLY SKIP was the previous command).
+    pub reply_skip: bool,
+    /// CLIENT REPLY SKIP ran: the next command's reply is dropped.
+    pub reply_skip_next: bool,
 }
 
 /// What a connection-level handler sees.
@@ -181,7 +192,9 @@ pub fn table() -> &'static [CommandSpec] {
         set::register(&mut t);
         zset::register(&mut t);
         blocking::register(&mut t);
+        client::register(&mut t);
         scripting::register(&mut t);
+        command::register(&mut t);
         t
     })
 }

@@ -805,6 +805,9 @@ pub fn handle_ctrl(core: &Rc<Core>, msg: Ctrl) {
         Ctrl::Stats(reply) => {
             let _ = reply.send(core.stats());
         }
+        Ctrl::Clients(query, reply) => {
+            let _ = reply.send(crate::clients::answer(core, query));
+        }
     }
 }
 
