@@ -32,25 +32,28 @@ type AsyncOut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
-    let cmd = |name: &'static str, arity: i32, keys: (i32, i32, i32), f: AsyncFn| CommandSpec {
-        name,
-        arity,
-        flags: WRITE | BLOCKING,
-        first_key: keys.0,
-        last_key: keys.1,
-        step: keys.2,
-        route: Route::Local,
-        handler: Handler::Async(f),
+    // Flags as Redis 7.0 gives them (COMMAND INFO reports them).
+    let cmd = |name: &'static str, arity: i32, extra: u32, keys: (i32, i32, i32), f: AsyncFn| {
+        CommandSpec {
+            name,
+            arity,
+            flags: WRITE | NOSCRIPT | BLOCKING | extra,
+            first_key: keys.0,
+            last_key: keys.1,
+            step: keys.2,
+            route: Route::Local,
+            handler: Handler::Async(f),
+        }
     };
-    t.push(cmd("blpop", -3, (1, -2, 1), blpop));
-    t.push(cmd("brpop", -3, (1, -2, 1), brpop));
-    t.push(cmd("blmove", 6, (1, 2, 1), blmove));
-    t.push(cmd("brpoplpush", 4, (1, 2, 1), brpoplpush));
+    t.push(cmd("blpop", -3, 0, (1, -2, 1), blpop));
+    t.push(cmd("brpop", -3, 0, (1, -2, 1), brpop));
+    t.push(cmd("blmove", 6, DENYOOM, (1, 2, 1), blmove));
+    t.push(cmd("brpoplpush", 4, DENYOOM, (1, 2, 1), brpoplpush));
     // Keys found through numkeys ("movablekeys"): Redis reports 0, 0, 0.
-    t.push(cmd("blmpop", -5, (0, 0, 0), blmpop));
-    t.push(cmd("bzpopmin", -3, (1, -2, 1), bzpopmin));
-    t.push(cmd("bzpopmax", -3, (1, -2, 1), bzpopmax));
-    t.push(cmd("bzmpop", -5, (0, 0, 0), bzmpop));
+    t.push(cmd("blmpop", -5, 0, (0, 0, 0), blmpop));
+    t.push(cmd("bzpopmin", -3, FAST, (1, -2, 1), bzpopmin));
+    t.push(cmd("bzpopmax", -3, FAST, (1, -2, 1), bzpopmax));
+    t.push(cmd("bzmpop", -5, 0, (0, 0, 0), bzmpop));
 
     let internal = |name: &'static str, arity: i32, f| {
         CommandSpec::single_key(name, arity, WRITE | INTERNAL, f)
