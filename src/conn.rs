@@ -2,7 +2,7 @@
 
 use crate::clients::{self, flag, Client, LastCmd};
 use crate::cmd::Session;
-use crate::resp::{parse_requests, CmdBatch, Reply};
+use crate::resp::{parse_requests_with, CmdBatch, ParseOptions, Reply};
 use crate::router::{Dispatcher, Flow};
 use crate::shard::Core;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -13,8 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Initial read buffer; grows only while one frame is larger than it, and shrinks back after.
 const READ_BUF: usize = 16 * 1024;
-/// Redis's `client-query-buffer-limit`: a client whose unparsed input passes this is closed.
-const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -56,7 +54,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 start = 0;
             } else {
                 let want = inbuf.len() * 2;
-                if want > QUERY_BUFFER_LIMIT {
+                // Redis's `client-query-buffer-limit` (CONFIG SET-able).
+                if want as i64 > crate::tunables::CLIENT_QUERY_BUFFER_LIMIT.get() {
                     tracing::warn!(
                         client = session.id,
                         "closing client that reached the query buffer limit"
@@ -86,7 +85,12 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         let mut close = false;
         batch.clear();
         let pending = end - start;
-        let parsed = parse_requests(&inbuf[start..end], &mut batch);
+        // `proto-max-bulk-len` as set now (CONFIG SET may change it between reads).
+        let opts = ParseOptions {
+            max_bulk_len: crate::tunables::max_bulk_len(),
+            ..ParseOptions::default()
+        };
+        let parsed = parse_requests_with(&inbuf[start..end], &mut batch, &opts);
         start += parsed.consumed;
         needed = parsed.needed;
         if core.paused.get() > 0 && !core.wait_unpaused().await {

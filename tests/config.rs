@@ -164,4 +164,12 @@ fn protocol_limits() {
         c.cmd(&["CONFIG", "SET", "client-query-buffer-limit", "10000000000"]),
         ok()
     );
+    // The parser applies the limit in force: a bulk longer than 2 MB is now refused.
+    let mut raw = s.conn();
+    raw.send(b"*2\r\n$3\r\nGET\r\n$3000000\r\n");
+    assert_eq!(
+        raw.read_reply(),
+        err("ERR Protocol error: invalid bulk length")
+    );
+    raw.expect_closed();
 }
