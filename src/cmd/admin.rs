@@ -169,15 +169,7 @@ fn config(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             out.simple(line);
         }
     } else {
-        let end = sub.iter().position(|&b| b == 0).unwrap_or(sub.len());
-        let shown = &sub[..end.min(128)];
-        let mut name = String::from_utf8_lossy(argv.get(0)).into_owned();
-        name.make_ascii_uppercase();
-        out.error(&format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            String::from_utf8_lossy(shown),
-            name
-        ));
+        super::unknown_subcommand(argv, out);
     }
 }
 

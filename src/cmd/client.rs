@@ -204,14 +204,7 @@ fn client<'a>(
 async fn client_cmd(core: &Rc<Core>, s: &mut Session, argv: Argv<'_>, out: &mut Reply) {
     let sub = argv.get(1);
     let Some(&(name, arity)) = ARITY.iter().find(|(n, _)| opt_is(sub, n)) else {
-        let mut cmd = c_str(argv.get(0), usize::MAX).to_vec();
-        cmd.make_ascii_uppercase();
-        let mut m = b"ERR unknown subcommand '".to_vec();
-        m.extend_from_slice(c_str(sub, 128));
-        m.extend_from_slice(b"'. Try ");
-        m.extend_from_slice(&cmd);
-        m.extend_from_slice(b" HELP.");
-        return out.error_bytes(&m);
+        return super::unknown_subcommand(argv, out);
     };
     let argc = argv.len() as i32;
     if (arity >= 0 && argc != arity) || argc < -arity {

@@ -365,7 +365,7 @@ fn dispatch(argv: Argv<'_>, out: &mut Reply) {
     }
     // The subcommands and their arity come from COMMAND's own docs.
     let Some(sub) = find_top(b"command").and_then(|c| find_sub(c, argv.get(1))) else {
-        return super::scripting::unknown_subcommand(argv, out);
+        return super::unknown_subcommand(argv, out);
     };
     let argc = argv.len() as i64;
     let arity = i64::from(sub.arity);

@@ -1107,7 +1107,7 @@ async fn object_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Repl
         .into_iter()
         .find(|n| opt_is(sub, n))
     else {
-        return super::scripting::unknown_subcommand(argv, out);
+        return super::unknown_subcommand(argv, out);
     };
     if argv.len() != 3 {
         return super::arity_error(&format!("object|{name}"), out);

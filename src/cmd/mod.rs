@@ -236,6 +236,25 @@ pub fn unknown_command_error(argv: Argv<'_>, out: &mut Reply) {
     out.error(&msg);
 }
 
+/// Redis's reply for an unknown subcommand of a container command (CONFIG, CLIENT, OBJECT…):
+/// `ERR unknown subcommand 'x'. Try CONFIG HELP.` — the subcommand up to a NUL byte and at most
+/// 128 bytes, as Redis's `%.128s` does.
+pub fn unknown_subcommand(argv: Argv<'_>, out: &mut Reply) {
+    let c_str = |s: &[u8]| -> Vec<u8> {
+        let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+        s[..end].to_vec()
+    };
+    let sub = c_str(argv.get(1));
+    let mut cmd = c_str(argv.get(0));
+    cmd.make_ascii_uppercase();
+    let mut m = b"ERR unknown subcommand '".to_vec();
+    m.extend_from_slice(&sub[..sub.len().min(128)]);
+    m.extend_from_slice(b"'. Try ");
+    m.extend_from_slice(&cmd);
+    m.extend_from_slice(b" HELP.");
+    out.error_bytes(&m);
+}
+
 /// Redis's arity error: `ERR wrong number of arguments for 'get' command`.
 pub fn arity_error(name: &str, out: &mut Reply) {
     out.error(&format!(

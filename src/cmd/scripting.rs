@@ -6,7 +6,7 @@
 //! unknown, so a client learns at once that scripting is not provided.
 
 use super::string::opt_is;
-use super::{arity_error, flags, CommandSpec, ConnCtx, Handler, Route};
+use super::{arity_error, flags, unknown_subcommand, CommandSpec, ConnCtx, Handler, Route};
 use crate::resp::{Argv, Reply};
 
 pub fn register(t: &mut Vec<CommandSpec>) {
@@ -23,19 +23,6 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     };
     t.push(local("function", -2, NOSCRIPT, function));
     t.push(local("script", -2, NOSCRIPT, script));
-}
-
-/// Redis's reply for an unknown subcommand of `argv[0]`.
-pub(crate) fn unknown_subcommand(argv: Argv<'_>, out: &mut Reply) {
-    let sub = argv.get(1);
-    let end = sub.iter().position(|&b| b == 0).unwrap_or(sub.len());
-    let mut name = String::from_utf8_lossy(argv.get(0)).into_owned();
-    name.make_ascii_uppercase();
-    out.error(&format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&sub[..end.min(128)]),
-        name
-    ));
 }
 
 fn help(out: &mut Reply, lines: &[&str]) {
