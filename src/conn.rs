@@ -96,6 +96,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         if core.paused.get() > 0 && !core.wait_unpaused().await {
             break;
         }
+        // A multi-shard transaction holds this shard: nothing else runs here until it is done.
+        core.tx_lock.gate().await;
         core.tick();
         // What CLIENT LIST shows: a few cells per batch, nothing per command.
         client.last_ms.set(core.now_ms());
@@ -120,6 +122,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                     close = true;
                     break;
                 }
+                core.tx_lock.gate().await;
                 core.tick();
             }
             // CLIENT REPLY OFF/SKIP: the slow path, one command at a time, so this command's
@@ -127,6 +130,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             let quiet = session.reply_off || session.reply_skip;
             let mark = if quiet {
                 router.finish(&core, &mut out).await;
+                core.tx_lock.gate().await;
                 out.len()
             } else {
                 0
@@ -199,6 +203,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                     {
                         close = true;
                     } else {
+                        core.tx_lock.gate().await;
                         core.tick();
                     }
                 }
@@ -210,6 +215,9 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                     out.buf.truncate(mark);
                 }
                 session.reply_skip = false;
+            }
+            if !session.stale_watches.is_empty() {
+                forget_watches(&core, &mut session);
             }
             if session.reply_skip_next {
                 session.reply_skip_next = false;
@@ -259,6 +267,20 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             .buf_mem
             .set((inbuf.len() + out.buf.capacity()) as u64);
     }
+    crate::cmd::multi::forget_watch(&mut session);
+    forget_watches(&core, &mut session);
+}
+
+/// Tells the shards to forget the client's ended WATCH periods, in the background (their ids are
+/// never reused, so the cleanup may land whenever).
+fn forget_watches(core: &Rc<Core>, session: &mut Session) {
+    let watches = std::mem::take(&mut session.stale_watches);
+    if watches.is_empty() {
+        return;
+    }
+    let core = core.clone();
+    glommio::spawn_local(async move { crate::cmd::multi::drop_watches(&core, watches).await })
+        .detach();
 }
 
 /// Whether the command named `name` may block (BLPOP & co).

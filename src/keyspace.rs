@@ -1059,6 +1059,9 @@ pub struct Keyspace {
     watched_len: usize,
     /// Watched keys that received a list or sorted set since [`Keyspace::take_ready`] last ran.
     ready: Vec<(usize, Box<[u8]>)>,
+    /// WATCH (optimistic locking) state; `None` while nobody watches, so the write path pays
+    /// one branch. See [`Cas`].
+    cas: Option<Box<Cas>>,
 }
 
 /// Finds `key` and applies lazy expiry: a key past its deadline is deleted (and counted) and
@@ -1108,6 +1111,7 @@ impl Keyspace {
             watched: Vec::new(),
             watched_len: 0,
             ready: Vec::new(),
+            cas: None,
         }
     }
 
@@ -1180,6 +1184,11 @@ impl Keyspace {
             now_ms,
             true,
         )?;
+        if let Some(c) = &mut self.cas {
+            // Whether the command really changes it is known only after it ran: see
+            // `settle_touches`.
+            c.maybe_touched(db, key);
+        }
         Some(&mut e.val)
     }
 
@@ -1255,6 +1264,9 @@ impl Keyspace {
                 }
             }
         }
+        if self.cas.is_some() {
+            self.touch(db, key);
+        }
     }
 
     /// Removes `key`, returning its value. A key already past its deadline is expired (counted in
@@ -1267,6 +1279,10 @@ impl Keyspace {
             s.before_write(db, entry.bucket_index(), entry.get(), &d.expires);
         }
         let (e, _) = entry.remove();
+        if self.cas.is_some() {
+            self.touch(db, key);
+        }
+        let d = &mut self.dbs[db];
         if e.has_ttl() {
             if let Some((_, _, when)) = d.expires.swap_remove_full(key) {
                 if now_ms > when {
@@ -1300,6 +1316,9 @@ impl Keyspace {
                 }
                 entry.get_mut().set_has_ttl(true);
                 set_deadline(&mut d.expires, key, when_ms);
+                if self.cas.is_some() {
+                    self.touch(db, key);
+                }
                 true
             }
             Err(_) => false,
@@ -1317,6 +1336,9 @@ impl Keyspace {
                 }
                 entry.get_mut().set_has_ttl(false);
                 d.expires.swap_remove(key);
+                if self.cas.is_some() {
+                    self.touch(db, key);
+                }
                 true
             }
             _ => false,
@@ -1345,6 +1367,9 @@ impl Keyspace {
 
     /// Empties one DB and frees its tables; returns how many keys it held.
     pub fn clear(&mut self, db: usize) -> usize {
+        if self.cas.is_some() {
+            self.touch_db(db);
+        }
         let d = &self.dbs[db];
         if let Some(s) = &mut self.snap {
             s.finish_db(db, &d.table, &d.expires);
@@ -2236,6 +2261,178 @@ impl Keyspace {
     /// The keys that became ready, in the order they did.
     pub fn take_ready(&mut self) -> Vec<(usize, Box<[u8]>)> {
         std::mem::take(&mut self.ready)
+    }
+}
+
+/// How a watched key stood when WATCH ran: what EXEC compares against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WatchedAs {
+    /// Absent, or present without a deadline.
+    Plain,
+    /// Present with this deadline (unix ms): passing it before EXEC fails the transaction.
+    Deadline(i64),
+    /// Present but already past its deadline (Redis's "stale" key): its deletion is no change.
+    Stale,
+}
+
+/// A key and the DB it lives in.
+type DbKey = (usize, Box<[u8]>);
+
+/// One shard's WATCH bookkeeping for clients on any core.
+///
+/// Why per shard: a watched key is only ever modified by its owner, so the owner can tell, at the
+/// moment of the change, that a watcher's EXEC must fail — no message per write. The watcher is
+/// identified by a watch id (one per WATCH … EXEC/UNWATCH period of a client), so cleanup sent
+/// late for an old period can never undo a newer one.
+#[derive(Default)]
+struct Cas {
+    keys: hashbrown::HashMap<DbKey, Vec<(u64, WatchedAs)>, ahash::RandomState>,
+    by_id: hashbrown::HashMap<u64, Vec<DbKey>, ahash::RandomState>,
+    /// Watch ids whose keys were touched: their EXEC fails.
+    dirty: hashbrown::HashSet<u64, ahash::RandomState>,
+    /// Keys looked up for writing by the running command, touched if it changed anything.
+    pending: Vec<(usize, Box<[u8]>)>,
+}
+
+impl Cas {
+    fn maybe_touched(&mut self, db: usize, key: &[u8]) {
+        if self.keys.contains_key(&(db, Box::<[u8]>::from(key))) {
+            self.pending.push((db, key.into()));
+        }
+    }
+}
+
+/// WATCH: which keys are watched by whom, and which watchers saw a change (Redis's
+/// `touchWatchedKey` on every modification, `touchAllWatchedKeysInDb` on FLUSHDB/FLUSHALL).
+impl Keyspace {
+    /// Registers watch `id` on `key` (idempotent per id and key).
+    pub fn cas_watch(&mut self, id: u64, db: usize, key: &[u8], now_ms: i64) {
+        let as_ = if !self.contains_raw(db, key) {
+            WatchedAs::Plain
+        } else {
+            match self.expire_at(db, key) {
+                Some(when) if now_ms > when => WatchedAs::Stale,
+                Some(when) => WatchedAs::Deadline(when),
+                None => WatchedAs::Plain,
+            }
+        };
+        let cas = self.cas.get_or_insert_with(Default::default);
+        let k: (usize, Box<[u8]>) = (db, key.into());
+        let list = cas.keys.entry(k.clone()).or_default();
+        if list.iter().any(|(i, _)| *i == id) {
+            return;
+        }
+        list.push((id, as_));
+        cas.by_id.entry(id).or_default().push(k);
+    }
+
+    /// Forgets watch `id` on this shard (EXEC, DISCARD, UNWATCH, RESET, disconnect).
+    pub fn cas_unwatch(&mut self, id: u64) {
+        let Some(cas) = &mut self.cas else { return };
+        cas.dirty.remove(&id);
+        if let Some(keys) = cas.by_id.remove(&id) {
+            for k in keys {
+                if let Some(list) = cas.keys.get_mut(&k) {
+                    list.retain(|(i, _)| *i != id);
+                    if list.is_empty() {
+                        cas.keys.remove(&k);
+                    }
+                }
+            }
+        }
+        if cas.by_id.is_empty() {
+            self.cas = None;
+        }
+    }
+
+    /// Whether EXEC under watch `id` must fail: a watched key was touched, or has passed the
+    /// deadline it had when watched (expired, whether or not it was deleted yet).
+    pub fn cas_failed(&self, id: u64, now_ms: i64) -> bool {
+        let Some(cas) = &self.cas else { return false };
+        if cas.dirty.contains(&id) {
+            return true;
+        }
+        let Some(keys) = cas.by_id.get(&id) else {
+            return false;
+        };
+        keys.iter().any(|k| {
+            cas.keys.get(k).is_some_and(|list| {
+                list.iter()
+                    .any(|&(i, as_)| i == id && matches!(as_, WatchedAs::Deadline(w) if now_ms > w))
+            })
+        })
+    }
+
+    /// Whether any client watches a key here (the write path checks this first).
+    #[inline]
+    pub fn cas_active(&self) -> bool {
+        self.cas.is_some()
+    }
+
+    /// After a command: the keys it looked up for writing count as touched if it changed
+    /// anything (`dirty` grew past `dirty_before`), as Redis signals only real modifications.
+    pub fn settle_touches(&mut self, dirty_before: u64) {
+        let Some(cas) = &mut self.cas else { return };
+        if cas.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut cas.pending);
+        if self.dirty > dirty_before {
+            for (db, key) in &pending {
+                self.touch(*db, key);
+            }
+        }
+        if let Some(cas) = &mut self.cas {
+            let mut p = pending;
+            p.clear();
+            cas.pending = p;
+        }
+    }
+
+    /// `key` changed: every watcher's EXEC fails, except that deleting a key that was already
+    /// stale when watched is no change (it only stops being stale).
+    fn touch(&mut self, db: usize, key: &[u8]) {
+        let exists = self.contains_raw(db, key);
+        let Some(cas) = &mut self.cas else { return };
+        let Some(list) = cas.keys.get_mut(&(db, Box::<[u8]>::from(key))) else {
+            return;
+        };
+        for (id, as_) in list.iter_mut() {
+            if *as_ == WatchedAs::Stale && !exists {
+                *as_ = WatchedAs::Plain;
+                continue;
+            }
+            cas.dirty.insert(*id);
+        }
+    }
+
+    /// FLUSHDB/FLUSHALL of `db` (before it is emptied): touches the watched keys it holds.
+    fn touch_db(&mut self, db: usize) {
+        let Some(cas) = &mut self.cas else { return };
+        let d = &self.dbs[db];
+        let hasher = &self.hasher;
+        for ((kdb, key), list) in cas.keys.iter_mut() {
+            if *kdb != db {
+                continue;
+            }
+            let h = hasher.hash_one(&**key);
+            if d.table.find(h, |e| e.key() == &**key).is_none() {
+                continue;
+            }
+            for (id, as_) in list.iter_mut() {
+                if *as_ == WatchedAs::Stale {
+                    *as_ = WatchedAs::Plain;
+                    continue;
+                }
+                cas.dirty.insert(*id);
+            }
+        }
+    }
+
+    /// Whether the table holds `key`, expired or not (no lazy expiry, no stats).
+    fn contains_raw(&self, db: usize, key: &[u8]) -> bool {
+        let h = self.hash(key);
+        self.dbs[db].table.find(h, |e| e.key() == key).is_some()
     }
 }
 

@@ -52,4 +52,5 @@ pub mod router;
 pub mod server;
 pub mod shard;
 pub mod tunables;
+pub mod tx;
 pub mod zset;

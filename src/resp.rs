@@ -180,6 +180,14 @@ impl<'a> Argv<'a> {
         self.spans[from..].iter().map(move |&(s, e)| &data[s..e])
     }
 
+    /// Arguments `range` as a command of their own (the commands packed in one `__exec`).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Argv<'a> {
+        Argv {
+            data: self.data,
+            spans: &self.spans[range],
+        }
+    }
+
     /// Owned copies of the arguments (tests, logging).
     pub fn to_vec(&self) -> Vec<Vec<u8>> {
         self.iter().map(|a| a.to_vec()).collect()

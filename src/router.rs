@@ -101,16 +101,23 @@ impl Dispatcher {
         self.scratch.proto = session.proto;
         core.total_commands.set(core.total_commands.get() + 1);
         let Some(idx) = cmd::lookup(argv.get(0)) else {
+            cmd::multi::flag_error(session);
             self.local(out, |r| unknown_command_error(argv, r));
             return Flow::Continue;
         };
         let spec = &cmd::table()[idx];
         if spec.flags & cmd::flags::INTERNAL != 0 {
+            cmd::multi::flag_error(session);
             self.local(out, |r| unknown_command_error(argv, r));
             return Flow::Continue;
         }
         if !spec.arity_ok(argv.len()) {
+            cmd::multi::flag_error(session);
             self.local(out, |r| arity_error(spec.name, r));
+            return Flow::Continue;
+        }
+        if session.multi.is_some() && cmd::multi::queues(spec) {
+            self.local(out, |r| cmd::multi::queue(session, spec, idx, argv, r));
             return Flow::Continue;
         }
         let db = session.db;
@@ -386,9 +393,23 @@ fn merge_parts(
     replies: &[Option<(Rc<ReplyBatch>, u32)>],
     out: &mut Reply,
 ) {
+    let parts: Vec<(&[u8], &[u32])> = parts
+        .iter()
+        .map(|p| {
+            (
+                part_bytes(p, scratch, replies),
+                &positions[p.positions.start as usize..p.positions.end as usize],
+            )
+        })
+        .collect();
+    merge_replies(merge, &parts, nkeys, out);
+}
+
+/// Merges the encoded replies of one split command's parts (each with, for `Merge::InOrder`,
+/// the argument-order positions of its keys) into one reply.
+pub fn merge_replies(merge: Merge, parts: &[(&[u8], &[u32])], nkeys: usize, out: &mut Reply) {
     // Any error from a shard is the reply (first one wins).
-    for p in parts {
-        let b = part_bytes(p, scratch, replies);
+    for (b, _) in parts {
         if b.first() == Some(&b'-') {
             out.raw(b);
             return;
@@ -397,8 +418,7 @@ fn merge_parts(
     match merge {
         Merge::Sum => {
             let mut total: i64 = 0;
-            for p in parts {
-                let b = part_bytes(p, scratch, replies);
+            for (b, _) in parts {
                 let n = b
                     .get(1..b.len().saturating_sub(2))
                     .and_then(|s| std::str::from_utf8(s).ok())
@@ -409,30 +429,29 @@ fn merge_parts(
             out.int(total);
         }
         Merge::AllOk => match parts.first() {
-            Some(p) => out.raw(part_bytes(p, scratch, replies)),
+            Some((b, _)) => out.raw(b),
             None => out.ok(),
         },
         Merge::Concat => {
             let mut count = 0;
-            for p in parts {
-                if let Some((n, _)) = agg_header(part_bytes(p, scratch, replies)) {
+            for (b, _) in parts {
+                if let Some((n, _)) = agg_header(b) {
                     count += n;
                 }
             }
             out.array(count);
-            for p in parts {
-                if let Some((_, body)) = agg_header(part_bytes(p, scratch, replies)) {
+            for (b, _) in parts {
+                if let Some((_, body)) = agg_header(b) {
                     out.raw(body);
                 }
             }
         }
         Merge::InOrder => {
             let mut elems: Vec<&[u8]> = vec![b"$-1\r\n"; nkeys];
-            for p in parts {
-                let Some((n, mut body)) = agg_header(part_bytes(p, scratch, replies)) else {
+            for (b, pos) in parts {
+                let Some((n, mut body)) = agg_header(b) else {
                     continue;
                 };
-                let pos = &positions[p.positions.start as usize..p.positions.end as usize];
                 for &k in pos.iter().take(n) {
                     let Ok(Some(len)) = frame_len(body) else {
                         break;

@@ -182,6 +182,8 @@ pub enum Ctrl {
         crate::clients::Query,
         futures_channel::oneshot::Sender<crate::clients::Answer>,
     ),
+    /// Transaction lock and steps (multi-shard MULTI/EXEC, SAVE): see [`crate::tx`].
+    Tx(crate::tx::TxMsg),
 }
 
 /// One shard's numbers, gathered for INFO and the save-point check.
@@ -223,6 +225,11 @@ pub struct Core {
     pub total_commands: Cell<u64>,
     /// This core's connections (CLIENT LIST, KILL, UNBLOCK).
     pub clients: crate::clients::Registry,
+    /// The transaction lock of this shard (multi-shard MULTI/EXEC). See [`crate::tx`].
+    pub tx_lock: crate::tx::TxLock,
+    /// The transaction whose step is being polled on this core right now (0: none): commands
+    /// it runs through [`Core::call`] bypass the locks it holds. See [`crate::tx::InTx`].
+    pub current_tx: Cell<u64>,
 }
 
 impl Core {
@@ -252,6 +259,8 @@ impl Core {
             total_connections: Cell::new(0),
             total_commands: Cell::new(0),
             clients: Default::default(),
+            tx_lock: Default::default(),
+            current_tx: Cell::new(0),
         }
     }
 
@@ -322,21 +331,26 @@ impl Core {
         let Some(idx) = cmd::lookup(argv.get(0)) else {
             return b"-ERR internal: unknown command in call\r\n".to_vec();
         };
+        let meta = SubMeta {
+            cmd: idx as u16,
+            db: db as u16,
+            proto,
+        };
+        // A step of a transaction that holds the shard locks: straight to the shard, past them.
+        if self.current_tx.get() != 0 {
+            let mut batch = CmdBatch::new();
+            batch.push_argv(argv);
+            let rb = crate::tx::run_on(self, shard, batch, vec![meta]).await;
+            return rb.get(0).to_vec();
+        }
         if shard == self.id {
+            self.tx_lock.gate().await;
             let mut out = Reply::new(proto);
             self.exec(idx, db, argv, &mut out);
             return out.buf;
         }
         let i = self.outbox_next_index(shard);
-        self.forward(
-            shard,
-            argv,
-            SubMeta {
-                cmd: idx as u16,
-                db: db as u16,
-                proto,
-            },
-        );
+        self.forward(shard, argv, meta);
         match self.await_forwarded(shard).await {
             Ok(rb) => rb.get(i as usize).to_vec(),
             Err(_) => SHARD_GONE.to_vec(),
@@ -369,12 +383,16 @@ impl Core {
         let mark = out.buf.len();
         let mut ks = self.ks.borrow_mut();
         let res = catch_unwind(AssertUnwindSafe(|| {
+            let dirty_before = ks.cas_active().then(|| ks.dirty());
             let mut ctx = ShardCtx {
                 ks: &mut ks,
                 db,
                 now_ms: self.now.get(),
             };
             f(&mut ctx, argv, out);
+            if let Some(d) = dirty_before {
+                ctx.ks.settle_touches(d);
+            }
             // A list stored under a key clients block on: serve them now, before anything else
             // runs on this shard (Redis's handleClientsBlockedOnKeys after each command).
             if ctx.ks.has_ready() {
@@ -565,6 +583,8 @@ pub fn spawn_forward_loops(core: &Rc<Core>, mut receivers: Receivers<Envelope>) 
         let core = core.clone();
         glommio::spawn_local(critical("forward loop", async move {
             while let Some(env) = rx.recv().await {
+                // A multi-shard transaction holds this shard: its commands come another way.
+                core.tx_lock.gate().await;
                 let (replies, reply) = core.exec_envelope(env);
                 let _ = reply.send(replies);
             }

@@ -370,7 +370,13 @@ async fn wait_for(
     if counted {
         core.blocked.set(core.blocked.get() + 1);
     }
-    let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+    // Inside EXEC nothing blocks: an empty key answers as a timeout at once (Redis's
+    // CLIENT_DENY_BLOCKING).
+    let deadline = if s.in_exec {
+        Some(Instant::now())
+    } else {
+        (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms))
+    };
     // CLIENT UNBLOCK: settles the wait as a timeout, or with an UNBLOCKED error.
     let client = s.client.clone();
     let mut unblocked_error = false;

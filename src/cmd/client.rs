@@ -189,6 +189,9 @@ fn reset(ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
     // 7.2 clears NO-TOUCH; NO-EVICT survives RESET in 7.0.
     s.client.set_flag(flag::NO_TOUCH, false);
     s.client.sync(0, Proto::Resp2);
+    // Redis's RESET discards the transaction and unwatches.
+    s.multi = None;
+    crate::cmd::multi::forget_watch(s);
     out.simple("RESET");
 }
 

@@ -425,6 +425,57 @@ pub static DOCS: &[Doc] = &[
         Arg::string("message"),
     ]),
     Doc::cmd(
+        "multi",
+        "transactions",
+        "1.2.0",
+        "Starts a transaction: later commands are queued until EXEC or DISCARD.",
+        "O(1)",
+    )
+    .acl(&["transaction"])
+    .flags(&["allow_busy"]),
+    Doc::cmd(
+        "exec",
+        "transactions",
+        "1.2.0",
+        "Runs every queued command atomically, or none if a watched key changed.",
+        "The sum of the queued commands' complexities.",
+    )
+    .acl(&["transaction"])
+    .flags(&["skip_slowlog"]),
+    Doc::cmd(
+        "discard",
+        "transactions",
+        "2.0.0",
+        "Drops the queued commands and ends the transaction.",
+        "O(N), N being the number of queued commands.",
+    )
+    .acl(&["transaction"])
+    .flags(&["allow_busy"]),
+    Doc::cmd(
+        "watch",
+        "transactions",
+        "2.2.0",
+        "Makes the next EXEC fail if any of these keys changes before it.",
+        "O(1) per key.",
+    )
+    .acl(&["transaction"])
+    .flags(&["allow_busy"])
+    .keys(&[
+        KeySpec::range(RO, 1, -1, 1, 0),
+    ])
+    .args(&[
+        Arg::key("key", 0).multi(),
+    ]),
+    Doc::cmd(
+        "unwatch",
+        "transactions",
+        "2.2.0",
+        "Forgets every key WATCH registered for this connection.",
+        "O(1)",
+    )
+    .acl(&["transaction"])
+    .flags(&["allow_busy"]),
+    Doc::cmd(
         "select",
         "connection",
         "1.0.0",

@@ -14,6 +14,7 @@ pub mod docs;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -42,6 +43,8 @@ pub mod flags {
     pub const INTERNAL: u32 = 1 << 9;
     /// May wait for other clients (BLPOP & co): the connection watches its socket meanwhile.
     pub const BLOCKING: u32 = 1 << 10;
+    /// Refused inside MULTI (Redis's `no-multi`: SAVE, SHUTDOWN).
+    pub const NO_MULTI: u32 = 1 << 11;
 }
 
 /// How partial replies from several shards become one reply.
@@ -103,6 +106,14 @@ pub struct Session {
     pub reply_skip: bool,
     /// CLIENT REPLY SKIP ran: the next command's reply is dropped.
     pub reply_skip_next: bool,
+    /// MULTI is open: commands are queued until EXEC or DISCARD.
+    pub multi: Option<Box<multi::Queued>>,
+    /// Keys this client WATCHes (on which shards), until EXEC, DISCARD, UNWATCH or RESET.
+    pub watch: Option<multi::Watching>,
+    /// Watches to forget on their shards (after RESET); the connection sends the cleanup.
+    pub stale_watches: Vec<multi::Watching>,
+    /// The command runs inside EXEC: blocking commands must not block (Redis's DENY_BLOCKING).
+    pub in_exec: bool,
 }
 
 /// What a connection-level handler sees.
@@ -187,6 +198,7 @@ pub fn table() -> &'static [CommandSpec] {
         string::register(&mut t);
         keys::register(&mut t);
         list::register(&mut t);
+        multi::register(&mut t);
         server::register(&mut t);
         hash::register(&mut t);
         set::register(&mut t);

@@ -32,12 +32,17 @@ pub fn register(t: &mut Vec<CommandSpec>) {
         route: Route::Local,
         handler: Handler::Server(c),
     };
-    t.push(server("save", 1, ADMIN | NOSCRIPT, ServerCmd::Save));
+    t.push(server(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        ServerCmd::Save,
+    ));
     t.push(server("bgsave", -1, ADMIN | NOSCRIPT, ServerCmd::Bgsave));
     t.push(server(
         "shutdown",
         -1,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
         ServerCmd::Shutdown,
     ));
     t.push(server("info", -1, LOADING | STALE, ServerCmd::Info));

@@ -421,6 +421,10 @@ pub async fn save(core: &Rc<Core>, background: bool) -> Result<(), SaveError> {
 
     let paused_at = Instant::now();
     pause_all(core).await;
+    // No transaction may be half-way through its shards at the cut: take every shard's lock
+    // (ascending, like a transaction) until each shard has begun its snapshot.
+    let all: Vec<usize> = (0..n).collect();
+    let locks = crate::tx::Locks::acquire(core, &all).await;
     let mut waits = Vec::with_capacity(n);
     for (shard, job) in jobs.iter().enumerate() {
         let (tx, rx) = futures_channel::oneshot::channel();
@@ -442,6 +446,9 @@ pub async fn save(core: &Rc<Core>, background: bool) -> Result<(), SaveError> {
             start_shard_snapshot(core, job, tx);
         }
     }
+    // Every shard has taken its cut once it handles the snapshot message, which comes before
+    // the unlock on the same control channel.
+    drop(locks);
     // Background snapshots have all taken their cut once the messages are handled (each shard
     // begins synchronously on receipt, and the resume arrives after it on the same channel).
     if background {
@@ -808,6 +815,7 @@ pub fn handle_ctrl(core: &Rc<Core>, msg: Ctrl) {
         Ctrl::Clients(query, reply) => {
             let _ = reply.send(crate::clients::answer(core, query));
         }
+        Ctrl::Tx(msg) => crate::tx::handle(core, msg),
     }
 }
 
