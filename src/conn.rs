@@ -68,6 +68,34 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         if buffered {
             // Input that arrived while a command blocked: parse it before reading more.
             buffered = false;
+        } else if let Some(sub) = session.pubsub.clone() {
+            // Subscribed: while waiting for input, write the messages published to it.
+            let n = loop {
+                if sub.doomed.get() {
+                    break None;
+                }
+                if sub.has_mail() {
+                    if !write_mail(&mut stream, &sub).await {
+                        break None;
+                    }
+                    continue;
+                }
+                let read = futures_lite::future::or(
+                    async { Some(stream.read(&mut inbuf[end..]).await) },
+                    async {
+                        sub.wait().await;
+                        None
+                    },
+                )
+                .await;
+                match read {
+                    None => continue,
+                    Some(Ok(0)) | Some(Err(_)) => break None,
+                    Some(Ok(n)) => break Some(n),
+                }
+            };
+            let Some(n) = n else { break };
+            end += n;
         } else {
             let n = match stream.read(&mut inbuf[end..]).await {
                 Ok(0) | Err(_) => break,
@@ -211,7 +239,10 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             if quiet {
                 router.finish(&core, &mut out).await;
                 // CLIENT REPLY ON replies even when it ends OFF; a skipped command never does.
-                if session.reply_off || session.reply_skip {
+                // Subscription confirmations are sent regardless, as Redis's are.
+                if (session.reply_off || session.reply_skip)
+                    && !crate::cmd::pubsub::is_subscription_cmd(argv.get(0))
+                {
                     out.buf.truncate(mark);
                 }
                 session.reply_skip = false;
@@ -248,6 +279,17 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 out.buf.shrink_to(64 * 1024);
             }
         }
+        // Messages published to this subscriber, after the replies (so a subscription's
+        // confirmation always precedes its first message).
+        if let Some(sub) = &session.pubsub {
+            if sub.doomed.get() {
+                break;
+            }
+            if sub.has_mail() && !write_mail(&mut stream, sub).await {
+                break;
+            }
+            sub.mailbox.borrow_mut().proto = session.proto;
+        }
         if close {
             break;
         }
@@ -269,6 +311,20 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     }
     crate::cmd::multi::forget_watch(&mut session);
     forget_watches(&core, &mut session);
+    crate::cmd::pubsub::forget(&mut session);
+}
+
+/// Writes a subscriber's waiting messages; false if the connection must close (write failed, or
+/// the output-buffer limit doomed it while the client was not reading).
+async fn write_mail(stream: &mut TcpStream, sub: &crate::pubsub::Subscriber) -> bool {
+    let mail = sub.take_mail();
+    let written =
+        futures_lite::future::or(async { stream.write_all(&mail).await.is_ok() }, async {
+            sub.wait_doomed().await;
+            false
+        })
+        .await;
+    written && !sub.doomed.get()
 }
 
 /// Tells the shards to forget the client's ended WATCH periods, in the background (their ids are

@@ -28,6 +28,9 @@
 //! | executors, meshes, listeners, ready line, shutdown | `server.rs` |
 //! | per-core client registry (CLIENT LIST/KILL/UNBLOCK), CLIENT PAUSE | `clients.rs` |
 //! | clients blocked on list keys (BLPOP & co): queues, serving, claims | `blocking.rs` |
+//! | MULTI/EXEC/WATCH: queueing, one-step single-shard transactions, multi-shard plans | `cmd/multi.rs` |
+//! | shard locks (ascending order) for multi-shard transactions and SAVE's cut | `tx.rs` |
+//! | pub/sub: per-core subscribers, mailboxes, output-buffer limit; the commands | `pubsub.rs`, `cmd/pubsub.rs` |
 //! | SAVE/BGSAVE snapshots, manifest, start-up load | `persist/` |
 //! | RDB format (Redis 7.0, v10): records, strings, lists, LZF, CRC-64 | `rdb.rs` |
 //! | server-wide commands (SAVE, BGSAVE, SHUTDOWN, INFO, LASTSAVE) | `cmd/server.rs` |
@@ -35,7 +38,10 @@
 //! Invariants:
 //! - Command functions are synchronous: no shard borrow is ever held across an `.await`.
 //! - Only owned, `Send` data (argument arenas, encoded replies) crosses cores.
-//! - A shard's forward loop never waits on another shard, so full queues cannot deadlock.
+//! - A shard's forward loop never waits on another shard, so full queues cannot deadlock. It may
+//!   wait at its transaction gate, but a lock holder never waits on a forward loop: it reaches
+//!   shards through control messages every shard answers at once, and takes locks in ascending
+//!   shard order (see `tx.rs`).
 //! - `shard_of` is stable across builds, restarts and machines (CRC16 slots, never a seeded hash);
 //!   ahash is only for maps inside a shard.
 
@@ -46,6 +52,7 @@ pub mod config;
 pub mod conn;
 pub mod keyspace;
 pub mod persist;
+pub mod pubsub;
 pub mod rdb;
 pub mod resp;
 pub mod router;

@@ -157,6 +157,20 @@ pub static CLIENT_QUERY_BUFFER_LIMIT: Tunable = Tunable::new(
     1024 * MB,
 );
 
+/// Redis's `client-output-buffer-limit pubsub <hard> <soft> <seconds>` (default 32mb 8mb 60):
+/// bytes and seconds; 0 disables a limit.
+pub static PUBSUB_OUTPUT_LIMITS: [std::sync::atomic::AtomicU64; 3] = [
+    std::sync::atomic::AtomicU64::new(32 * 1024 * 1024),
+    std::sync::atomic::AtomicU64::new(8 * 1024 * 1024),
+    std::sync::atomic::AtomicU64::new(60),
+];
+
+/// The pubsub output-buffer limits now: (hard bytes, soft bytes, soft seconds).
+pub fn pubsub_output_limits() -> (u64, u64, u64) {
+    let l = |i: usize| PUBSUB_OUTPUT_LIMITS[i].load(std::sync::atomic::Ordering::Relaxed);
+    (l(0), l(1), l(2))
+}
+
 /// The bulk length limit in force: the setting, capped by what a value cell can hold.
 #[inline]
 pub fn max_bulk_len() -> i64 {

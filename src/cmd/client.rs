@@ -192,6 +192,7 @@ fn reset(ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
     // Redis's RESET discards the transaction and unwatches.
     s.multi = None;
     crate::cmd::multi::forget_watch(s);
+    crate::cmd::pubsub::forget(s);
     out.simple("RESET");
 }
 

@@ -476,6 +476,186 @@ pub static DOCS: &[Doc] = &[
     .acl(&["transaction"])
     .flags(&["allow_busy"]),
     Doc::cmd(
+        "subscribe",
+        "pubsub",
+        "2.0.0",
+        "Listens for messages published to the given channels.",
+        "O(N), N being the number of channels to subscribe to.",
+    )
+    .acl(&["pubsub"])
+    .args(&[
+        Arg::string("channel").multi(),
+    ]),
+    Doc::cmd(
+        "unsubscribe",
+        "pubsub",
+        "2.0.0",
+        "Stops listening to the given channels, or to all of them.",
+        "O(N), N being the number of channels.",
+    )
+    .acl(&["pubsub"])
+    .args(&[
+        Arg::string("channel").opt().multi(),
+    ]),
+    Doc::cmd(
+        "psubscribe",
+        "pubsub",
+        "2.0.0",
+        "Listens for messages published to channels matching the given patterns.",
+        "O(N), N being the number of patterns.",
+    )
+    .acl(&["pubsub"])
+    .args(&[
+        Arg::pattern("pattern").multi(),
+    ]),
+    Doc::cmd(
+        "punsubscribe",
+        "pubsub",
+        "2.0.0",
+        "Stops listening to the given patterns, or to all of them.",
+        "O(N+M), N patterns of the client, M patterns in the server.",
+    )
+    .acl(&["pubsub"])
+    .args(&[
+        Arg::pattern("pattern").opt().multi(),
+    ]),
+    Doc::cmd(
+        "ssubscribe",
+        "pubsub",
+        "7.0.0",
+        "Listens for messages published to the given shard channels.",
+        "O(N), N being the number of shard channels.",
+    )
+    .acl(&["pubsub"])
+    .keys(&[
+        KeySpec::range(NOT_KEY, 1, -1, 1, 0),
+    ])
+    .args(&[
+        Arg::string("shardchannel").multi(),
+    ]),
+    Doc::cmd(
+        "sunsubscribe",
+        "pubsub",
+        "7.0.0",
+        "Stops listening to the given shard channels, or to all of them.",
+        "O(N), N being the number of shard channels.",
+    )
+    .acl(&["pubsub"])
+    .keys(&[
+        KeySpec::range(NOT_KEY, 1, -1, 1, 0),
+    ])
+    .args(&[
+        Arg::string("shardchannel").opt().multi(),
+    ]),
+    Doc::cmd(
+        "publish",
+        "pubsub",
+        "2.0.0",
+        "Sends a message to a channel; replies how many subscribers received it.",
+        "O(N+M), N subscribers of the channel, M patterns in the server.",
+    )
+    .acl(&["pubsub"])
+    .args(&[
+        Arg::string("channel"),
+        Arg::string("message"),
+    ]),
+    Doc::cmd(
+        "spublish",
+        "pubsub",
+        "7.0.0",
+        "Sends a message to a shard channel; replies how many subscribers received it.",
+        "O(N), N subscribers of the shard channel.",
+    )
+    .acl(&["pubsub"])
+    .keys(&[
+        KeySpec::range(NOT_KEY, 1, 0, 1, 0),
+    ])
+    .args(&[
+        Arg::string("shardchannel"),
+        Arg::string("message"),
+    ]),
+    Doc::cmd(
+        "pubsub",
+        "pubsub",
+        "2.8.0",
+        "Groups the commands that inspect the pub/sub state.",
+        "Varies with the subcommand.",
+    )
+    .subs(&[
+        Doc::sub(
+            "pubsub|channels",
+            -2,
+            &["pubsub", "loading", "stale"],
+            "pubsub",
+            "2.8.0",
+            "Lists the channels with subscribers, optionally matching a pattern.",
+            "O(N), N being the number of active channels.",
+        )
+        .acl(&["pubsub"])
+        .args(&[
+            Arg::pattern("pattern").opt(),
+        ]),
+        Doc::sub(
+            "pubsub|numpat",
+            2,
+            &["pubsub", "loading", "stale"],
+            "pubsub",
+            "2.8.0",
+            "Counts the distinct patterns with subscribers.",
+            "O(1)",
+        )
+        .acl(&["pubsub"]),
+        Doc::sub(
+            "pubsub|numsub",
+            -2,
+            &["pubsub", "loading", "stale"],
+            "pubsub",
+            "2.8.0",
+            "Counts the subscribers of each given channel.",
+            "O(N), N being the number of channels given.",
+        )
+        .acl(&["pubsub"])
+        .args(&[
+            Arg::string("channel").opt().multi(),
+        ]),
+        Doc::sub(
+            "pubsub|shardchannels",
+            -2,
+            &["pubsub", "loading", "stale"],
+            "pubsub",
+            "7.0.0",
+            "Lists the shard channels with subscribers, optionally matching a pattern.",
+            "O(N), N being the number of active shard channels.",
+        )
+        .acl(&["pubsub"])
+        .args(&[
+            Arg::pattern("pattern").opt(),
+        ]),
+        Doc::sub(
+            "pubsub|shardnumsub",
+            -2,
+            &["pubsub", "loading", "stale"],
+            "pubsub",
+            "7.0.0",
+            "Counts the subscribers of each given shard channel.",
+            "O(N), N being the number of shard channels given.",
+        )
+        .acl(&["pubsub"])
+        .args(&[
+            Arg::string("shardchannel").opt().multi(),
+        ]),
+        Doc::sub(
+            "pubsub|help",
+            2,
+            &["loading", "stale"],
+            "pubsub",
+            "6.2.0",
+            "Lists the PUBSUB subcommands.",
+            "O(1)",
+        )
+        .acl(&["pubsub"]),
+    ]),
+    Doc::cmd(
         "select",
         "connection",
         "1.0.0",

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -114,6 +115,10 @@ pub struct Session {
     pub stale_watches: Vec<multi::Watching>,
     /// The command runs inside EXEC: blocking commands must not block (Redis's DENY_BLOCKING).
     pub in_exec: bool,
+    /// This connection's subscriptions and undelivered messages (once it subscribed).
+    pub pubsub: Option<std::rc::Rc<crate::pubsub::Subscriber>>,
+    /// Channels + patterns + shard channels subscribed (non-zero: the subscribed state).
+    pub subscriptions: usize,
 }
 
 /// What a connection-level handler sees.
@@ -199,6 +204,7 @@ pub fn table() -> &'static [CommandSpec] {
         keys::register(&mut t);
         list::register(&mut t);
         multi::register(&mut t);
+        pubsub::register(&mut t);
         server::register(&mut t);
         hash::register(&mut t);
         set::register(&mut t);
