@@ -553,3 +553,34 @@ fn redis_crate_atomic_pipeline() {
         .expect("atomic pipeline");
     assert_eq!((x, y), (5, 7));
 }
+
+/// The queue cannot grow past `client-query-buffer-limit`: the transaction is refused instead.
+#[test]
+fn queue_is_bounded() {
+    skip_on_real_redis!();
+    let s = Server::new();
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"]),
+        ok()
+    );
+    let value = "v".repeat(64 * 1024);
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    let mut refused = false;
+    for i in 0..32 {
+        match c.cmd(&["SET", &format!("k{i}"), &value]) {
+            r if r == queued() => {}
+            r => {
+                assert_eq!(
+                    r,
+                    err("ERR transaction queue is larger than client-query-buffer-limit")
+                );
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(refused);
+    assert_eq!(c.cmd(&["EXEC"]), err(EXECABORT));
+    assert_eq!(c.cmd(&["DBSIZE"]), int(0));
+}

@@ -127,6 +127,16 @@ pub fn queue(s: &mut Session, spec: &CommandSpec, idx: usize, argv: Argv<'_>, ou
         out.error("ERR Command not allowed inside a transaction");
         return;
     }
+    // The queue is bounded like a query buffer (Redis leaves it to client eviction): past
+    // `client-query-buffer-limit` the transaction is refused rather than grown without end.
+    let limit = crate::tunables::CLIENT_QUERY_BUFFER_LIMIT.get().max(0) as usize;
+    if !q.aborted && q.cmds.data_len() + argv.iter().map(<[u8]>::len).sum::<usize>() > limit {
+        q.aborted = true;
+        q.cmds = CmdBatch::new();
+        q.idx = Vec::new();
+        out.error("ERR transaction queue is larger than client-query-buffer-limit");
+        return;
+    }
     // As Redis: an aborted transaction keeps answering QUEUED but stores nothing.
     if !q.aborted {
         q.cmds.push_argv(argv);
