@@ -2429,6 +2429,96 @@ impl Keyspace {
         }
     }
 
+    /// SWAPDB on this shard: DBs `a` and `b` trade contents. Watchers of keys in either are
+    /// touched as Redis's `touchAllWatchedKeysInDb` does (a stale key replaced by nothing or by
+    /// another stale key is no change), and clients blocked on a key that now holds a list or
+    /// sorted set are served.
+    pub fn swap_dbs(&mut self, a: usize, b: usize, now_ms: i64) {
+        if a == b {
+            return;
+        }
+        if let Some(s) = &mut self.snap {
+            // The running snapshot scans by DB: take both as they are first.
+            for dbi in [a, b] {
+                let d = &self.dbs[dbi];
+                s.finish_db(dbi, &d.table, &d.expires);
+            }
+        }
+        if self.cas.is_some() {
+            self.touch_swap(a, b, now_ms);
+            self.touch_swap(b, a, now_ms);
+        }
+        self.dbs.swap(a, b);
+        for dbi in [a, b] {
+            let keys: Vec<Box<[u8]>> = match self.watched.get(dbi) {
+                Some(set) if !set.is_empty() => set.iter().cloned().collect(),
+                _ => continue,
+            };
+            for key in keys {
+                let ready = self
+                    .lookup_read_raw(dbi, &key, now_ms)
+                    .is_some_and(|v| matches!(v.kind(), Kind::List | Kind::Zset));
+                if ready {
+                    self.signal_ready(dbi, &key);
+                }
+            }
+        }
+    }
+
+    /// The live value of `key` without lazy deletion or stats (SWAPDB's wake-ups).
+    fn lookup_read_raw(&self, db: usize, key: &[u8], now_ms: i64) -> Option<&Value> {
+        let d = &self.dbs[db];
+        let e = d.table.find(self.hash(key), |e| e.key() == key)?;
+        if e.has_ttl() && d.expires.get(key).is_some_and(|&w| now_ms > w) {
+            return None;
+        }
+        Some(&e.val.0)
+    }
+
+    /// Touches the watchers of keys in `emptied` that SWAPDB replaces with `replaced`'s.
+    fn touch_swap(&mut self, emptied: usize, replaced: usize, now_ms: i64) {
+        let state = |ks: &Keyspace, db: usize, key: &[u8]| -> (bool, bool) {
+            let exists = ks.contains_raw(db, key);
+            let expired = exists && ks.expire_at(db, key).is_some_and(|w| now_ms > w);
+            (exists, expired)
+        };
+        let Some(cas) = &self.cas else { return };
+        let keys: Vec<DbKey> = cas
+            .keys
+            .keys()
+            .filter(|(db, _)| *db == emptied)
+            .cloned()
+            .collect();
+        for k in keys {
+            let (in_emptied, _) = state(self, emptied, &k.1);
+            let (in_replaced, replaced_expired) = state(self, replaced, &k.1);
+            if !in_emptied && !in_replaced {
+                continue;
+            }
+            let Some(cas) = &mut self.cas else { return };
+            let Some(list) = cas.keys.get_mut(&k) else {
+                continue;
+            };
+            for (id, as_) in list.iter_mut() {
+                if *as_ == WatchedAs::Stale {
+                    if !in_replaced {
+                        // Expired key now gone: no logical change.
+                        *as_ = WatchedAs::Plain;
+                        continue;
+                    } else if replaced_expired {
+                        // A stale key replaced by another stale key.
+                        continue;
+                    }
+                } else if !in_emptied && replaced_expired {
+                    // No key replaced by a stale one.
+                    *as_ = WatchedAs::Stale;
+                    continue;
+                }
+                cas.dirty.insert(*id);
+            }
+        }
+    }
+
     /// Whether the table holds `key`, expired or not (no lazy expiry, no stats).
     fn contains_raw(&self, db: usize, key: &[u8]) -> bool {
         let h = self.hash(key);

@@ -656,6 +656,18 @@ pub static DOCS: &[Doc] = &[
         .acl(&["pubsub"]),
     ]),
     Doc::cmd(
+        "swapdb",
+        "server",
+        "4.0.0",
+        "Exchanges the contents of two databases, on every shard at once.",
+        "O(N), N being the number of clients watching or blocked on keys of both databases.",
+    )
+    .acl(&["keyspace", "dangerous"])
+    .args(&[
+        Arg::integer("index1"),
+        Arg::integer("index2"),
+    ]),
+    Doc::cmd(
         "select",
         "connection",
         "1.0.0",

@@ -47,6 +47,22 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     ));
     t.push(server("info", -1, LOADING | STALE, ServerCmd::Info));
     t.push(CommandSpec {
+        name: "swapdb",
+        arity: 3,
+        flags: WRITE | FAST,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        route: Route::Local,
+        handler: Handler::Async(swapdb),
+    });
+    t.push(CommandSpec::single_key(
+        SWAPDB_STEP,
+        4,
+        INTERNAL,
+        swapdb_step,
+    ));
+    t.push(CommandSpec {
         name: "lastsave",
         arity: 1,
         flags: LOADING | STALE | FAST,
@@ -408,4 +424,68 @@ fn uname() -> (String, String, String) {
         };
         (f(&u.sysname), f(&u.release), f(&u.machine))
     }
+}
+
+const SWAPDB_STEP: &str = "__swapdb";
+
+/// SWAPDB a b: every shard swaps the two DBs under the transaction locks of all shards, so no
+/// client (or transaction) sees some shards swapped and others not.
+fn swapdb<'a>(
+    core: &'a Rc<Core>,
+    _s: &'a mut super::Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        // Redis's getIntFromObjectOrReply: a C int, or the given message.
+        let index = |a: &[u8]| super::parse_i64(a).and_then(|v| i32::try_from(v).ok());
+        let Some(a) = index(argv.get(1)) else {
+            return out.error("ERR invalid first DB index");
+        };
+        let Some(b) = index(argv.get(2)) else {
+            return out.error("ERR invalid second DB index");
+        };
+        let n = core.config.databases as i32;
+        if a < 0 || a >= n || b < 0 || b >= n {
+            return out.error("ERR DB index is out of range");
+        }
+        // Inside EXEC the transaction already holds every lock.
+        let all: Vec<usize> = (0..core.nshards).collect();
+        let locks = if core.current_tx.get() == 0 {
+            Some(crate::tx::Locks::acquire(core, &all).await)
+        } else {
+            None
+        };
+        let idx = super::lookup(SWAPDB_STEP.as_bytes()).expect("registered");
+        let runs = all
+            .iter()
+            .map(|&shard| {
+                let b = crate::resp::CmdBatch::from_args([
+                    SWAPDB_STEP.as_bytes(),
+                    itoa::Buffer::new().format(a).as_bytes(),
+                    itoa::Buffer::new().format(b).as_bytes(),
+                    if shard == 0 { b"1" } else { b"0" },
+                ]);
+                let meta = crate::tx::meta(idx, 0, crate::resp::Proto::Resp2);
+                crate::tx::run_on(core, shard, b, vec![meta])
+            })
+            .collect();
+        crate::tx::join_all(runs).await;
+        drop(locks);
+        out.ok();
+    })
+}
+
+/// `__swapdb a b counted` on one shard; the change is counted once (`counted` is 1 on one
+/// shard), as Redis counts one.
+fn swapdb_step(ctx: &mut super::ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let a = super::parse_i64(argv.get(1)).unwrap_or(0) as usize;
+    let b = super::parse_i64(argv.get(2)).unwrap_or(0) as usize;
+    if a < ctx.ks.databases() && b < ctx.ks.databases() {
+        ctx.ks.swap_dbs(a, b, ctx.now_ms);
+        if argv.get(3) == b"1" {
+            ctx.ks.add_dirty(1);
+        }
+    }
+    out.ok();
 }
