@@ -171,3 +171,33 @@ fn ttl_counts_down() {
         "PTTL did not decrease: {first} then {second}"
     );
 }
+
+/// TIME: `[seconds, microseconds]` of the server's clock (the Tcl suite uses it for sub-second
+/// PEXPIREAT).
+#[test]
+fn time_command() {
+    let s = Server::new();
+    let mut c = s.conn();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let r = c.cmd(&["TIME"]);
+    let parts = r.strings();
+    assert_eq!(parts.len(), 2, "{r:?}");
+    let secs: i64 = parts[0].parse().unwrap();
+    let micros: i64 = parts[1].parse().unwrap();
+    assert!(
+        (before - 1..=before + 2).contains(&secs),
+        "{secs} vs {before}"
+    );
+    assert!((0..1_000_000).contains(&micros));
+    assert_eq!(c.cmd(&["TIME", "x"]), arity_err("time"));
+    // Sub-second PEXPIREAT from the server's own clock, as the Tcl test does.
+    let now_ms = secs * 1000 + micros / 1000;
+    c.cmd(&["SET", "k", "v"]);
+    let at = (now_ms + 300).to_string();
+    assert_eq!(c.cmd(&["PEXPIREAT", "k", &at]), int(1));
+    let pttl = c.cmd(&["PTTL", "k"]).int();
+    assert!((1..=300).contains(&pttl), "{pttl}");
+}

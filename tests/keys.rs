@@ -450,3 +450,240 @@ fn config_get() {
         err("ERR wrong number of arguments for 'config|get' command")
     );
 }
+
+// --- SORT, MEMORY USAGE, WAIT (found by Redis's own Tcl suite) --------------------------------
+
+#[test]
+fn sort_lists_sets_and_sorted_sets() {
+    let s = Server::new();
+    let mut c = s.conn();
+    c.cmd(&["RPUSH", "l", "3", "1", "2", "10"]);
+    assert_eq!(c.cmd(&["SORT", "l"]), bulks(&["1", "2", "3", "10"]));
+    assert_eq!(c.cmd(&["SORT", "l", "DESC"]), bulks(&["10", "3", "2", "1"]));
+    assert_eq!(
+        c.cmd(&["SORT", "l", "ALPHA"]),
+        bulks(&["1", "10", "2", "3"])
+    );
+    assert_eq!(c.cmd(&["SORT", "l", "LIMIT", "1", "2"]), bulks(&["2", "3"]));
+    assert_eq!(
+        c.cmd(&["SORT", "l", "LIMIT", "-5", "2"]),
+        bulks(&["1", "2"])
+    );
+    assert_eq!(
+        c.cmd(&["SORT", "l", "LIMIT", "2", "-1"]),
+        bulks(&["3", "10"])
+    );
+    assert_eq!(c.cmd(&["SORT", "l", "LIMIT", "10", "2"]), empty());
+    // BY a pattern without `*`: the list's own order (reversed by DESC).
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "nosort"]),
+        bulks(&["3", "1", "2", "10"])
+    );
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "nosort", "DESC", "LIMIT", "1", "2"]),
+        bulks(&["2", "1"])
+    );
+    // Equal scores fall back to comparing the elements.
+    c.cmd(&[
+        "RPUSH", "e", "1", "1.0", "01", "", " 2", "0x10", "inf", "-inf",
+    ]);
+    assert_eq!(
+        c.cmd(&["SORT", "e"]),
+        bulks(&["-inf", "", "01", "1", "1.0", " 2", "0x10", "inf"])
+    );
+    c.cmd(&["RPUSH", "bad", "1", "x"]);
+    assert_eq!(
+        c.cmd(&["SORT", "bad"]),
+        err("ERR One or more scores can't be converted into double")
+    );
+    assert_eq!(c.cmd(&["SORT", "bad", "ALPHA"]), bulks(&["1", "x"]));
+    // Sets and sorted sets.
+    c.cmd(&["SADD", "s", "b", "a", "c"]);
+    assert_eq!(
+        c.cmd(&["SORT", "s", "ALPHA", "DESC"]),
+        bulks(&["c", "b", "a"])
+    );
+    c.cmd(&["ZADD", "z", "3", "a", "1", "b", "2", "c"]);
+    assert_eq!(
+        c.cmd(&["SORT", "z", "BY", "nosort"]),
+        bulks(&["b", "c", "a"])
+    );
+    assert_eq!(
+        c.cmd(&["SORT", "z", "BY", "nosort", "DESC"]),
+        bulks(&["a", "c", "b"])
+    );
+    assert_eq!(c.cmd(&["SORT", "z", "ALPHA"]), bulks(&["a", "b", "c"]));
+    // Missing keys are empty; other types and bad options are errors.
+    assert_eq!(c.cmd(&["SORT", "nokey"]), empty());
+    c.cmd(&["SET", "str", "x"]);
+    assert_eq!(c.cmd(&["SORT", "str"]), err(WRONGTYPE));
+    assert_eq!(c.cmd(&["SORT", "l", "LIMIT", "1"]), err(SYNTAX));
+    assert_eq!(c.cmd(&["SORT", "l", "LIMIT", "a", "1"]), err(NOT_INT));
+    assert_eq!(c.cmd(&["SORT", "l", "foo"]), err(SYNTAX));
+    assert_eq!(c.cmd(&["SORT_RO", "l", "STORE", "x"]), err(SYNTAX));
+    assert_eq!(
+        c.cmd(&["SORT_RO", "l", "DESC"]),
+        bulks(&["10", "3", "2", "1"])
+    );
+    assert_eq!(c.cmd(&["SORT"]), arity_err("sort"));
+}
+
+#[test]
+fn sort_by_and_get_patterns_on_any_shard() {
+    let s = Server::new();
+    let mut c = s.conn();
+    // `w_<n>` and `h_<n>` keys land on both shards, so the values are gathered from each.
+    c.cmd(&["RPUSH", "l", "3", "1", "2", "10"]);
+    c.cmd(&["MSET", "w_1", "5", "w_2", "3", "w_3", "1", "w_10", "4"]);
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "w_*"]),
+        bulks(&["3", "2", "10", "1"])
+    );
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "w_*", "GET", "#", "GET", "w_*", "LIMIT", "0", "2"]),
+        bulks(&["3", "1", "2", "3"])
+    );
+    // Missing GET values are nil; a GET pattern without `*` names nothing.
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "w_*", "GET", "x_*", "GET", "fixed", "LIMIT", "0", "1"]),
+        arr(vec![nil(), nil()])
+    );
+    // A missing BY value sorts as 0 (numeric) or first (ALPHA).
+    c.cmd(&["DEL", "w_10"]);
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "w_*"]),
+        bulks(&["10", "3", "2", "1"])
+    );
+    // Hash fields with `->`.
+    for (k, v) in [("h_1", "d"), ("h_2", "b"), ("h_3", "c"), ("h_10", "a")] {
+        c.cmd(&["HSET", k, "f", v]);
+    }
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "h_*->f", "ALPHA", "GET", "h_*->f", "GET", "#"]),
+        bulks(&["a", "10", "b", "2", "c", "3", "d", "1"])
+    );
+    // A string where a hash is expected (and the reverse) reads as missing.
+    assert_eq!(
+        c.cmd(&["SORT", "l", "GET", "w_*->f", "GET", "h_*", "LIMIT", "0", "1"]),
+        arr(vec![nil(), nil()])
+    );
+}
+
+#[test]
+fn sort_store_on_any_shard() {
+    let s = Server::new();
+    let mut c = s.conn();
+    let ks = keys_per_shard("sorted", 2, 2);
+    c.cmd(&["RPUSH", &ks[0][0], "3", "1", "2"]);
+    for dst in [&ks[0][1], &ks[1][0]] {
+        assert_eq!(c.cmd(&["SORT", &ks[0][0], "STORE", dst]), int(3));
+        assert_eq!(c.cmd(&["LRANGE", dst, "0", "-1"]), bulks(&["1", "2", "3"]));
+        // GET values missing are stored as empty strings.
+        assert_eq!(
+            c.cmd(&["SORT", &ks[0][0], "GET", "#", "GET", "nope_*", "STORE", dst]),
+            int(6)
+        );
+        assert_eq!(
+            c.cmd(&["LRANGE", dst, "0", "-1"]),
+            bulks(&["1", "", "2", "", "3", ""])
+        );
+        // An empty result deletes the destination.
+        assert_eq!(c.cmd(&["SORT", "nokey", "STORE", dst]), int(0));
+        assert_eq!(c.cmd(&["EXISTS", dst]), int(0));
+    }
+    // A set sorted by a constant pattern is still sorted (as strings) when stored.
+    c.cmd(&["SADD", "{s}set", "b", "c", "a"]);
+    assert_eq!(
+        c.cmd(&["SORT", "{s}set", "BY", "nosort", "STORE", "{s}dst"]),
+        int(3)
+    );
+    assert_eq!(
+        c.cmd(&["LRANGE", "{s}dst", "0", "-1"]),
+        bulks(&["a", "b", "c"])
+    );
+}
+
+/// A client blocked on a list is served when SORT ... STORE creates it.
+#[test]
+fn sort_store_wakes_blocked_client() {
+    let s = Server::new();
+    let mut c = s.conn();
+    let mut blocked = s.conn();
+    c.cmd(&["RPUSH", "notfoo{t}", "hello", "foo"]);
+    blocked.send_cmd(&["BLPOP", "foo{t}", "5"]);
+    assert!(wait_until(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_millis(10),
+        || c.cmd(&["INFO", "clients"])
+            .text()
+            .contains("blocked_clients:1")
+    ));
+    assert_eq!(
+        c.cmd(&["SORT", "notfoo{t}", "ALPHA", "STORE", "foo{t}"]),
+        int(2)
+    );
+    assert_eq!(blocked.read_reply(), bulks(&["foo{t}", "foo"]));
+}
+
+#[test]
+fn memory_usage() {
+    let s = Server::new();
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["MEMORY", "USAGE", "nokey"]), nil());
+    c.cmd(&["SET", "small", "x"]);
+    c.cmd(&["SET", "big", &"x".repeat(10_000)]);
+    let small = c.cmd(&["MEMORY", "USAGE", "small"]).int();
+    let big = c.cmd(&["MEMORY", "USAGE", "big"]).int();
+    assert!(small > 0 && big > 10_000 && big > small, "{small} {big}");
+    c.cmd(&["HSET", "h", "a", "1", "b", "2"]);
+    assert!(c.cmd(&["MEMORY", "USAGE", "h"]).int() > 0);
+    assert!(c.cmd(&["MEMORY", "USAGE", "h", "SAMPLES", "0"]).int() > 0);
+    assert_eq!(
+        c.cmd(&["MEMORY", "USAGE", "h", "SAMPLES", "-1"]),
+        err(SYNTAX)
+    );
+    assert_eq!(
+        c.cmd(&["MEMORY", "USAGE", "h", "SAMPLES", "x"]),
+        err(NOT_INT)
+    );
+    assert_eq!(c.cmd(&["MEMORY", "USAGE", "h", "SAMPLES"]), err(SYNTAX));
+    assert_eq!(c.cmd(&["MEMORY", "USAGE", "h", "foo"]), err(SYNTAX));
+    assert_eq!(c.cmd(&["MEMORY", "USAGE"]), arity_err("memory|usage"));
+    assert_eq!(c.cmd(&["MEMORY", "HELP", "x"]), arity_err("memory|help"));
+    assert!(c.cmd(&["MEMORY", "HELP"]).items().len() > 2);
+    assert_eq!(
+        c.cmd(&["MEMORY", "nope"]),
+        err("ERR unknown subcommand 'nope'. Try MEMORY HELP.")
+    );
+}
+
+#[test]
+fn wait_without_replicas() {
+    let s = Server::new();
+    let mut c = s.conn();
+    // Nothing to wait for: at once.
+    assert_eq!(c.cmd(&["WAIT", "0", "0"]), int(0));
+    assert_eq!(c.cmd(&["WAIT", "-1", "0"]), int(0));
+    // Waiting for replicas that do not exist: 0 once the timeout passes.
+    let t = std::time::Instant::now();
+    assert_eq!(c.cmd(&["WAIT", "1", "200"]), int(0));
+    assert!(t.elapsed() >= std::time::Duration::from_millis(190));
+    assert_eq!(
+        c.cmd(&["WAIT", "1", "x"]),
+        err("ERR timeout is not an integer or out of range")
+    );
+    assert_eq!(c.cmd(&["WAIT", "1", "-1"]), err("ERR timeout is negative"));
+    assert_eq!(c.cmd(&["WAIT", "x", "0"]), err(NOT_INT));
+    assert_eq!(c.cmd(&["WAIT", "1"]), arity_err("wait"));
+    // Timeout 0 blocks until CLIENT UNBLOCK.
+    let id = c.cmd(&["CLIENT", "ID"]).int().to_string();
+    c.send_cmd(&["WAIT", "1", "0"]);
+    let mut other = s.conn();
+    assert!(wait_until(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_millis(10),
+        || other.cmd(&["CLIENT", "UNBLOCK", &id]) == int(1)
+    ));
+    assert_eq!(c.read_reply(), int(0));
+    assert_eq!(c.cmd(&["PING"]), simple("PONG"));
+}

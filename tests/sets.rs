@@ -542,3 +542,27 @@ fn many_keys_over_many_shards() {
     assert_eq!(c.cmd(&store), int(want as i64));
     assert_eq!(c.cmd(&["SCARD", "multi:dest"]), int(want as i64));
 }
+
+/// SMOVE of a member the destination already has changes only the source: a client watching
+/// the destination can still EXEC.
+#[test]
+fn smove_touches_destination_only_when_it_adds() {
+    let s = Server::new();
+    let mut c = s.conn();
+    let mut other = s.conn();
+    c.cmd(&["SADD", "src{t}", "a", "b"]);
+    c.cmd(&["SADD", "dst{t}", "a"]);
+    assert_eq!(c.cmd(&["WATCH", "dst{t}"]), ok());
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    assert_eq!(c.cmd(&["SADD", "dst{t}", "c"]), simple("QUEUED"));
+    assert_eq!(other.cmd(&["SMOVE", "src{t}", "dst{t}", "a"]), int(1));
+    assert_eq!(c.cmd(&["EXEC"]), arr(vec![int(1)]));
+    assert_eq!(c.cmd(&["SCARD", "dst{t}"]), int(2));
+    assert_eq!(c.cmd(&["SMEMBERS", "src{t}"]), bulks(&["b"]));
+    // A member it adds does touch it.
+    assert_eq!(c.cmd(&["WATCH", "dst{t}"]), ok());
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    assert_eq!(c.cmd(&["SCARD", "dst{t}"]), simple("QUEUED"));
+    assert_eq!(other.cmd(&["SMOVE", "src{t}", "dst{t}", "b"]), int(1));
+    assert_eq!(c.cmd(&["EXEC"]), Reply::NilArray);
+}

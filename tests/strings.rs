@@ -437,3 +437,136 @@ fn wrongtype_for_string_reads() {
     assert_eq!(c.cmd(&["SET", "l", "x"]), ok());
     assert_eq!(c.cmd(&["GET", "l"]), bulk("x"));
 }
+
+// --- SETBIT, GETBIT, MSETNX, LCS (found by Redis's own Tcl suite, unit/type/string) -----------
+
+#[test]
+fn setbit_getbit() {
+    let s = Server::new();
+    let mut c = s.conn();
+    const OFFSET: &str = "ERR bit offset is not an integer or out of range";
+    const BIT: &str = "ERR bit is not an integer or out of range";
+    // A missing key grows to the byte holding the bit, even when clearing it.
+    assert_eq!(c.cmd(&["SETBIT", "k", "1", "1"]), int(0));
+    assert_eq!(c.cmd(&["GET", "k"]), bulk([0x40u8]));
+    assert_eq!(c.cmd(&["SETBIT", "z", "15", "0"]), int(0));
+    assert_eq!(c.cmd(&["GET", "z"]), bulk([0u8, 0]));
+    assert_eq!(c.cmd(&["SETBIT", "k", "1", "1"]), int(1));
+    assert_eq!(c.cmd(&["SETBIT", "k", "1", "0"]), int(1));
+    assert_eq!(c.cmd(&["SETBIT", "k", "17", "1"]), int(0));
+    assert_eq!(c.cmd(&["GET", "k"]), bulk([0u8, 0, 0x40]));
+    assert_eq!(c.cmd(&["GETBIT", "k", "17"]), int(1));
+    assert_eq!(c.cmd(&["GETBIT", "k", "16"]), int(0));
+    assert_eq!(c.cmd(&["GETBIT", "k", "1000"]), int(0));
+    assert_eq!(c.cmd(&["GETBIT", "nokey", "0"]), int(0));
+    // Strings and integers are bits of their text.
+    assert_eq!(c.cmd(&["SET", "s", "`"]), ok());
+    assert_eq!(c.cmd(&["GETBIT", "s", "1"]), int(1));
+    assert_eq!(c.cmd(&["GETBIT", "s", "2"]), int(1));
+    assert_eq!(c.cmd(&["SETBIT", "s", "2", "0"]), int(1));
+    assert_eq!(c.cmd(&["GET", "s"]), bulk("@"));
+    assert_eq!(c.cmd(&["SET", "n", "1"]), ok());
+    assert_eq!(c.cmd(&["SETBIT", "n", "6", "1"]), int(0));
+    assert_eq!(c.cmd(&["GET", "n"]), bulk("3"));
+    assert_eq!(c.cmd(&["GETBIT", "n", "7"]), int(1));
+    // Errors: offsets below 0 or past proto-max-bulk-len (512MB = 2^32 bits), bits other
+    // than 0/1, other types.
+    assert_eq!(c.cmd(&["SETBIT", "k", "-1", "1"]), err(OFFSET));
+    assert_eq!(c.cmd(&["SETBIT", "k", "4294967296", "1"]), err(OFFSET));
+    assert_eq!(c.cmd(&["GETBIT", "k", "4294967296"]), err(OFFSET));
+    assert_eq!(c.cmd(&["GETBIT", "k", "x"]), err(OFFSET));
+    assert_eq!(c.cmd(&["SETBIT", "k", "0", "2"]), err(BIT));
+    assert_eq!(c.cmd(&["SETBIT", "k", "0", "-1"]), err(BIT));
+    assert_eq!(c.cmd(&["SETBIT", "k", "0", "x"]), err(BIT));
+    assert_eq!(c.cmd(&["RPUSH", "l", "a"]), int(1));
+    assert_eq!(c.cmd(&["SETBIT", "l", "0", "1"]), err(WRONGTYPE));
+    assert_eq!(c.cmd(&["GETBIT", "l", "0"]), err(WRONGTYPE));
+    assert_eq!(c.cmd(&["SETBIT", "k", "0"]), arity_err("setbit"));
+    assert_eq!(c.cmd(&["GETBIT", "k"]), arity_err("getbit"));
+}
+
+#[test]
+fn msetnx_one_shard_and_across_shards() {
+    let s = Server::new();
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["MSETNX", "a{t}", "1", "b{t}", "2"]), int(1));
+    assert_eq!(c.cmd(&["MSETNX", "a{t}", "x", "c{t}", "3"]), int(0));
+    assert_eq!(c.cmd(&["EXISTS", "c{t}"]), int(0));
+    assert_eq!(c.cmd(&["GET", "a{t}"]), bulk("1"));
+    // The same key twice: the last value wins.
+    assert_eq!(c.cmd(&["MSETNX", "d{t}", "x", "d{t}", "y"]), int(1));
+    assert_eq!(c.cmd(&["GET", "d{t}"]), bulk("y"));
+    assert_eq!(c.cmd(&["MSETNX", "d{t}", "x", "d{t}", "z"]), int(0));
+    assert_eq!(c.cmd(&["GET", "d{t}"]), bulk("y"));
+    // Keys on both shards: all set, or none when any exists (whatever its type).
+    let ks = keys_per_shard("nx", 2, 2);
+    let (a, b, a2, b2) = (&ks[0][0], &ks[1][0], &ks[0][1], &ks[1][1]);
+    assert_eq!(c.cmd(&["MSETNX", a, "1", b, "2"]), int(1));
+    assert_eq!(c.cmd(&["MGET", a, b]), bulks(&["1", "2"]));
+    assert_eq!(c.cmd(&["RPUSH", b2, "x"]), int(1));
+    assert_eq!(c.cmd(&["MSETNX", a2, "1", b2, "2"]), int(0));
+    assert_eq!(c.cmd(&["EXISTS", a2]), int(0));
+    assert_eq!(c.cmd(&["TYPE", b2]), simple("list"));
+    // An odd count is Redis's arity error; too few arguments too.
+    assert_eq!(
+        c.cmd(&["MSETNX", "x{t}", "20", "y{t}", "foo bar", "z{t}"]),
+        arity_err("msetnx")
+    );
+    assert_eq!(c.cmd(&["MSETNX", "x"]), arity_err("msetnx"));
+}
+
+#[test]
+fn lcs() {
+    let s = Server::new();
+    let mut c = s.conn();
+    const TYPES: &str = "ERR The specified keys must contain string values";
+    for (k1, k2) in [("v1{t}".to_string(), "v2{t}".to_string()), {
+        let ks = keys_per_shard("lcs", 2, 1);
+        (ks[0][0].clone(), ks[1][0].clone())
+    }] {
+        let (k1, k2) = (k1.as_str(), k2.as_str());
+        c.cmd(&["SET", k1, "ohmytext"]);
+        c.cmd(&["SET", k2, "mynewtext"]);
+        assert_eq!(c.cmd(&["LCS", k1, k2]), bulk("mytext"));
+        assert_eq!(c.cmd(&["LCS", k1, k2, "LEN"]), int(6));
+        let range = |a: i64, b: i64| arr(vec![int(a), int(b)]);
+        assert_eq!(
+            c.cmd(&["LCS", k1, k2, "IDX"]),
+            arr(vec![
+                bulk("matches"),
+                arr(vec![
+                    arr(vec![range(4, 7), range(5, 8)]),
+                    arr(vec![range(2, 3), range(0, 1)]),
+                ]),
+                bulk("len"),
+                int(6),
+            ])
+        );
+        assert_eq!(
+            c.cmd(&["LCS", k1, k2, "idx", "minmatchlen", "4", "withmatchlen"]),
+            arr(vec![
+                bulk("matches"),
+                arr(vec![arr(vec![range(4, 7), range(5, 8), int(4)])]),
+                bulk("len"),
+                int(6),
+            ])
+        );
+        // A missing key is an empty string.
+        assert_eq!(c.cmd(&["DEL", k2]), int(1));
+        assert_eq!(c.cmd(&["LCS", k1, k2]), bulk(""));
+        assert_eq!(c.cmd(&["LCS", k1, k2, "IDX"]).items().len(), 4);
+        // Types are checked before options; the options' own errors.
+        c.cmd(&["RPUSH", k2, "x"]);
+        assert_eq!(c.cmd(&["LCS", k1, k2]), err(TYPES));
+        assert_eq!(c.cmd(&["LCS", k2, k1, "BAD"]), err(TYPES));
+        c.cmd(&["DEL", k2]);
+        assert_eq!(c.cmd(&["LCS", k1, k2, "BAD"]), err(SYNTAX));
+        assert_eq!(c.cmd(&["LCS", k1, k2, "MINMATCHLEN", "x"]), err(NOT_INT));
+        assert_eq!(c.cmd(&["LCS", k1, k2, "MINMATCHLEN"]), err(SYNTAX));
+        assert_eq!(
+            c.cmd(&["LCS", k1, k2, "IDX", "LEN"]),
+            err("ERR If you want both the length and indexes, please just use IDX.")
+        );
+    }
+    assert_eq!(c.cmd(&["LCS", "a"]), arity_err("lcs"));
+}

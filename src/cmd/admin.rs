@@ -1,14 +1,22 @@
-//! Connection and server commands: PING, ECHO, SELECT, QUIT, DBSIZE, FLUSHDB, FLUSHALL, CONFIG.
+//! Connection and server commands: PING, ECHO, SELECT, QUIT, TIME, WAIT, DBSIZE, FLUSHDB,
+//! FLUSHALL, CONFIG.
 //!
 //! Connection-level commands (`Handler::Conn`) touch only the session and settings, so they never
 //! borrow a shard. DBSIZE/FLUSHDB/FLUSHALL run on every shard and their replies are merged.
+//! WAIT runs on the connection's core and may block (there are never replicas to wait for).
 
 use super::keys::string_match;
 use super::string::opt_is;
 use super::{
-    arity_error, err, flags, parse_i64, CommandSpec, ConnCtx, Handler, Merge, Route, ShardCtx,
+    arity_error, err, flags, parse_i64, CommandSpec, ConnCtx, Handler, Merge, Route, Session,
+    ShardCtx,
 };
 use crate::resp::{Argv, Reply};
+use crate::shard::Core;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
@@ -42,6 +50,17 @@ pub fn register(t: &mut Vec<CommandSpec>) {
         ADMIN | NOSCRIPT | LOADING | STALE,
         config,
     ));
+    t.push(local("time", 1, LOADING | STALE | FAST, time));
+    t.push(CommandSpec {
+        name: "wait",
+        arity: 3,
+        flags: NOSCRIPT | BLOCKING,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        route: Route::Local,
+        handler: Handler::Async(wait),
+    });
     t.push(all("dbsize", 1, READONLY | FAST, Merge::Sum, dbsize));
     t.push(all("flushdb", -1, WRITE, Merge::AllOk, flushdb));
     t.push(all("flushall", -1, WRITE, Merge::AllOk, flushall));
@@ -83,6 +102,90 @@ fn select(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 fn quit(ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
     ctx.session.close_after_reply = true;
     out.ok();
+}
+
+/// TIME: the server's clock as `[unix seconds, microseconds]`, both bulk strings.
+fn time(_ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    out.array(2);
+    out.bulk(itoa::Buffer::new().format(now.as_secs()).as_bytes());
+    out.bulk(itoa::Buffer::new().format(now.subsec_micros()).as_bytes());
+}
+
+/// How often a blocked WAIT looks at the client and the server state.
+const WAIT_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+fn wait<'a>(
+    core: &'a Rc<Core>,
+    session: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(wait_async(core, session, argv, out))
+}
+
+/// WAIT numreplicas timeout: the number of replicas that acknowledged this client's writes —
+/// always 0, as on a Redis primary without replicas. Like Redis, it answers at once when that
+/// already reaches `numreplicas` (0 or less) or inside EXEC; otherwise the client blocks until
+/// the timeout (ms, 0 = forever) or CLIENT UNBLOCK, and then gets 0.
+async fn wait_async(core: &Rc<Core>, s: &mut Session, argv: Argv<'_>, out: &mut Reply) {
+    let Some(numreplicas) = parse_i64(argv.get(1)) else {
+        return out.error(err::NOT_INTEGER);
+    };
+    let Some(timeout_ms) = parse_i64(argv.get(2)) else {
+        return out.error("ERR timeout is not an integer or out of range");
+    };
+    if timeout_ms < 0 {
+        return out.error("ERR timeout is negative");
+    }
+    if timeout_ms > 0 && timeout_ms > i64::MAX - crate::shard::now_ms() {
+        return out.error("ERR timeout is out of range");
+    }
+    const ACKED: i64 = 0;
+    if ACKED >= numreplicas || s.in_exec {
+        return out.int(ACKED);
+    }
+    let deadline =
+        (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+    let client = s.client.clone();
+    let gone = s.gone.clone();
+    core.blocked.set(core.blocked.get() + 1);
+    let mut unblocked_error = false;
+    loop {
+        let gone_now = gone.get() || core.shared.is_stopping();
+        let unblocked = client.unblock.get();
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
+        if gone_now || unblocked || expired {
+            if gone_now {
+                s.close_after_reply = true;
+            } else if unblocked && !expired {
+                unblocked_error = client.unblock_error.get();
+            }
+            break;
+        }
+        let tick = match deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(WAIT_CHECK_EVERY),
+            None => WAIT_CHECK_EVERY,
+        };
+        futures_lite::future::or(
+            futures_lite::future::or(gone.wait(), client.unblock.wait()),
+            glommio::timer::sleep(tick),
+        )
+        .await;
+    }
+    core.blocked.set(core.blocked.get() - 1);
+    if s.close_after_reply {
+        return;
+    }
+    if unblocked_error {
+        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        out.int(ACKED);
+    }
 }
 
 fn dbsize(ctx: &mut ShardCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {

@@ -760,6 +760,27 @@ pub static DOCS: &[Doc] = &[
         ),
     ]),
     Doc::cmd(
+        "time",
+        "server",
+        "2.0.0",
+        "Replies with the server's clock: Unix seconds and the microseconds within that second.",
+        "O(1)",
+    )
+    .tips(&["nondeterministic_output"]),
+    Doc::cmd(
+        "wait",
+        "generic",
+        "3.0.0",
+        "Waits for replicas to acknowledge this client's writes; with no replicas, replies 0 (at once when numreplicas is 0, else after the timeout).",
+        "O(1)",
+    )
+    .acl(&["connection"])
+    .tips(&["request_policy:all_shards", "response_policy:agg_min"])
+    .args(&[
+        Arg::integer("numreplicas"),
+        Arg::integer("timeout"),
+    ]),
+    Doc::cmd(
         "dbsize",
         "server",
         "1.0.0",
@@ -1139,6 +1160,77 @@ pub static DOCS: &[Doc] = &[
                 Arg::string("value"),
             ],
         ).multi(),
+    ]),
+    Doc::cmd(
+        "setbit",
+        "bitmap",
+        "2.2.0",
+        "Sets or clears one bit of a string, growing it with zero bytes as needed; replies the bit's old value.",
+        "O(1)",
+    )
+    .acl(&["bitmap"])
+    .keys(&[
+        KeySpec::range(RW | ACCESS | UPDATE, 1, 0, 1, 0),
+    ])
+    .args(&[
+        Arg::key("key", 0),
+        Arg::integer("offset"),
+        Arg::integer("value"),
+    ]),
+    Doc::cmd(
+        "getbit",
+        "bitmap",
+        "2.2.0",
+        "Replies one bit of a string (0 past its end or for a missing key).",
+        "O(1)",
+    )
+    .acl(&["bitmap"])
+    .keys(&[
+        KeySpec::range(RO | ACCESS, 1, 0, 1, 0),
+    ])
+    .args(&[
+        Arg::key("key", 0),
+        Arg::integer("offset"),
+    ]),
+    Doc::cmd(
+        "msetnx",
+        "string",
+        "1.0.1",
+        "Stores strings at several keys only when none of them exists.",
+        "O(N), N being the number of keys.",
+    )
+    .acl(&["string"])
+    .tips(&["request_policy:multi_shard", "response_policy:agg_min"])
+    .keys(&[
+        KeySpec::range(OW | INSERT, 1, -1, 2, 0),
+    ])
+    .args(&[
+        Arg::block(
+            "key_value",
+            &[
+                Arg::key("key", 0),
+                Arg::string("value"),
+            ],
+        ).multi(),
+    ]),
+    Doc::cmd(
+        "lcs",
+        "string",
+        "7.0.0",
+        "Finds the longest common subsequence of two strings: the subsequence, its length, or the matching ranges.",
+        "O(N*M), N and M being the lengths of the two strings.",
+    )
+    .acl(&["string"])
+    .keys(&[
+        KeySpec::range(RO | ACCESS, 1, 1, 1, 0),
+    ])
+    .args(&[
+        Arg::key("key1", 0),
+        Arg::key("key2", 0),
+        Arg::token("len", "LEN").opt(),
+        Arg::token("idx", "IDX").opt(),
+        Arg::integer("len").tok("MINMATCHLEN").opt(),
+        Arg::token("withmatchlen", "WITHMATCHLEN").opt(),
     ]),
     Doc::cmd(
         "exists",
@@ -1604,6 +1696,108 @@ pub static DOCS: &[Doc] = &[
             "O(1)",
         )
         .acl(&["keyspace"]),
+    ]),
+    Doc::cmd(
+        "sort",
+        "generic",
+        "1.0.0",
+        "Sorts the elements of a list, set or sorted set (by themselves or by other keys' values), optionally storing the result as a list.",
+        "O(N+M*log(M)), N being the elements to sort and M the elements returned.",
+    )
+    .acl(&["set", "sortedset", "list", "slow", "dangerous"])
+    .keys(&[
+        KeySpec::range(RO | ACCESS, 1, 0, 1, 0).notes(
+            "Only the sorted key: Redis describes the BY/GET and STORE keys with 'unknown' key specs, which this table does not model.",
+        ),
+    ])
+    .args(&[
+        Arg::key("key", 0),
+        Arg::pattern("pattern").tok("BY").opt(),
+        Arg::block(
+            "limit",
+            &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ],
+        ).tok("LIMIT").opt(),
+        Arg::pattern("pattern").tok("GET").opt().multi().multi_token(),
+        Arg::oneof(
+            "order",
+            &[
+                Arg::token("asc", "ASC"),
+                Arg::token("desc", "DESC"),
+            ],
+        ).opt(),
+        Arg::token("sorting", "ALPHA").opt(),
+        Arg::key("destination", 0).tok("STORE").opt(),
+    ]),
+    Doc::cmd(
+        "sort_ro",
+        "generic",
+        "7.0.0",
+        "Sorts the elements of a list, set or sorted set, like SORT without STORE.",
+        "O(N+M*log(M)), N being the elements to sort and M the elements returned.",
+    )
+    .acl(&["set", "sortedset", "list", "slow", "dangerous"])
+    .keys(&[
+        KeySpec::range(RO | ACCESS, 1, 0, 1, 0).notes(
+            "Only the sorted key: Redis describes the BY/GET keys with an 'unknown' key spec, which this table does not model.",
+        ),
+    ])
+    .args(&[
+        Arg::key("key", 0),
+        Arg::pattern("pattern").tok("BY").opt(),
+        Arg::block(
+            "limit",
+            &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ],
+        ).tok("LIMIT").opt(),
+        Arg::pattern("pattern").tok("GET").opt().multi().multi_token(),
+        Arg::oneof(
+            "order",
+            &[
+                Arg::token("asc", "ASC"),
+                Arg::token("desc", "DESC"),
+            ],
+        ).opt(),
+        Arg::token("sorting", "ALPHA").opt(),
+    ]),
+    Doc::cmd(
+        "memory",
+        "server",
+        "4.0.0",
+        "Groups the commands that report memory use.",
+        "Varies with the subcommand.",
+    )
+    .subs(&[
+        Doc::sub(
+            "memory|usage",
+            -3,
+            &["readonly"],
+            "server",
+            "4.0.0",
+            "Estimates the bytes a key and its value take.",
+            "O(N), N being the number of elements of the value.",
+        )
+        .acl(&["keyspace"])
+        .keys(&[
+            KeySpec::range(RO, 2, 0, 1, 0),
+        ])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("count").tok("SAMPLES").opt(),
+        ]),
+        Doc::sub(
+            "memory|help",
+            2,
+            &["loading", "stale"],
+            "server",
+            "4.0.0",
+            "Lists the MEMORY subcommands and what they do.",
+            "O(1)",
+        ),
     ]),
     Doc::cmd(
         "lpush",

@@ -1,5 +1,5 @@
 //! Generic keyspace commands: existence, deletion, type, TTLs, KEYS, SCAN, RANDOMKEY, RENAME,
-//! COPY, MOVE, DUMP/RESTORE and OBJECT.
+//! COPY, MOVE, DUMP/RESTORE, OBJECT, MEMORY USAGE and SORT.
 //!
 //! Behaviour follows Redis 7.0's `db.c`, `expire.c`, `object.c` and `cluster.c` (DUMP/RESTORE).
 //! Multi-key commands (EXISTS, DEL, UNLINK, TOUCH) run once per owning shard on that shard's
@@ -94,6 +94,9 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     t.push(conn("renamenx", 3, WRITE | FAST, (1, 2, 1), renamenx));
     t.push(conn("copy", -3, WRITE | DENYOOM, (1, 2, 1), copy));
     t.push(conn("object", -2, READONLY, (2, 2, 1), object));
+    t.push(conn("memory", -2, READONLY, (2, 2, 1), memory));
+    t.push(conn("sort", -2, WRITE | DENYOOM, (1, 1, 1), sort));
+    t.push(conn("sort_ro", -2, READONLY, (1, 1, 1), sort_ro));
 
     let internal = |name: &'static str, arity: i32, flags: u32, f: ShardFn| {
         CommandSpec::single_key(name, arity, flags | INTERNAL, f)
@@ -107,6 +110,16 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     t.push(internal(RENAME_PART, 4, WRITE, rename_part));
     t.push(internal(COPY_PART, 5, WRITE | DENYOOM, copy_part));
     t.push(internal(OBJECT_PART, 3, READONLY, object_part));
+    t.push(internal(MEMORY_PART, 3, READONLY, memory_part));
+    t.push(internal(SORT_PART, -4, WRITE | DENYOOM, sort_part));
+    t.push(internal(SORT_LOAD_PART, 2, READONLY, sort_load_part));
+    t.push(internal(SORT_GET_PART, -3, READONLY, sort_get_part));
+    t.push(internal(
+        SORT_STORE_PART,
+        -2,
+        WRITE | DENYOOM,
+        sort_store_part,
+    ));
 }
 
 /// EXISTS key [key ...]: a key named twice counts twice.
@@ -337,6 +350,8 @@ const RENAME_PART: &str = "__key-rename";
 const COPY_PART: &str = "__key-copy";
 /// `__key-object subcommand key`: OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ on the key's owner.
 const OBJECT_PART: &str = "__key-object";
+/// `__key-memory key samples`: MEMORY USAGE on the key's owner (`samples` 0: every element).
+const MEMORY_PART: &str = "__key-memory";
 
 /// Bits of a SCAN cursor below the shard number (the shard's own table cursor, always below
 /// `buckets / 16`): 10 bits are left for up to 1024 shards.
@@ -390,6 +405,9 @@ async_cmd!(rename => rename_async(false));
 async_cmd!(renamenx => rename_async(true));
 async_cmd!(copy => copy_async());
 async_cmd!(object => object_async());
+async_cmd!(memory => memory_async());
+async_cmd!(sort => sort_async(false));
+async_cmd!(sort_ro => sort_async(true));
 
 /// Polls every future together and returns their outputs in order (each `Core::call` forwards
 /// on its first poll, so the hops overlap).
@@ -1198,6 +1216,623 @@ fn object_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         b"idletime" => out.error(ERR_IDLETIME),
         _ => out.error(ERR_FREQ),
     }
+}
+
+// --- MEMORY --------------------------------------------------------------------------------
+
+const MEMORY_HELP: &[&str] = &[
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Estimate the bytes <key> and its value take. Every element is counted;",
+    "    <count> (0 = all) is validated but does not change the result.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// Elements MEMORY USAGE looks at in a collection when SAMPLES is not given (Redis's
+/// `OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
+const MEMORY_DEFAULT_SAMPLES: i64 = 5;
+
+/// MEMORY USAGE key [SAMPLES count], MEMORY HELP. Options are checked before the key is looked at;
+/// the estimate is computed on the key's owner.
+async fn memory_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    let sub = argv.get(1);
+    if opt_is(sub, "help") {
+        if argv.len() != 2 {
+            return super::arity_error("memory|help", out);
+        }
+        out.array(MEMORY_HELP.len());
+        for line in MEMORY_HELP {
+            out.simple(line);
+        }
+        return;
+    }
+    if !opt_is(sub, "usage") {
+        return super::unknown_subcommand(argv, out);
+    }
+    if argv.len() < 3 {
+        return super::arity_error("memory|usage", out);
+    }
+    let mut samples = MEMORY_DEFAULT_SAMPLES;
+    let mut j = 3;
+    while j < argv.len() {
+        if opt_is(argv.get(j), "samples") && j + 1 < argv.len() {
+            match parse_i64(argv.get(j + 1)) {
+                None => return out.error(err::NOT_INTEGER),
+                Some(n) if n < 0 => return out.error(err::SYNTAX),
+                Some(n) => samples = n,
+            }
+            j += 2;
+        } else {
+            return out.error(err::SYNTAX);
+        }
+    }
+    let key = argv.get(2);
+    let samples_arg = itoa::Buffer::new().format(samples).as_bytes().to_vec();
+    let b = CmdBatch::from_args([MEMORY_PART.as_bytes(), key, &samples_arg]);
+    let reply = core
+        .call(shard_of(key, core.nshards), db, out.proto, &b)
+        .await;
+    out.raw(&reply);
+}
+
+/// Bytes a key costs in its table beyond its value: the 32-byte slot and its control byte, the
+/// key's own heap block when it is not stored inline, and its deadline in the expiry index.
+fn key_overhead(key: &[u8], has_ttl: bool) -> usize {
+    const SLOT: usize = 32 + 1;
+    // Inline up to 16 bytes unless the key ends with a zero byte (see `KeyBytes`).
+    let key_heap = if key.len() <= 16 && key.last() != Some(&0) {
+        0
+    } else {
+        key.len()
+    };
+    // An expiry index entry: hash, key cell, deadline and its index slot, plus a long key's copy.
+    let ttl = if has_ttl {
+        8 + 16 + 8 + 8 + if key.len() > 15 { key.len() } else { 0 }
+    } else {
+        0
+    };
+    SLOT + key_heap + ttl
+}
+
+/// `__key-memory key samples`: nil for a missing key. Like Redis's `dbFind`, a key whose TTL has
+/// passed but that is not deleted yet is still measured.
+///
+/// Our estimate is exact rather than sampled: the value's heap footprint is summed over every
+/// element (`Value::heap_size`), so SAMPLES only changes what is validated, not the result.
+fn memory_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let key = argv.get(1);
+    let Some(v) = ctx.ks.peek(ctx.db, key) else {
+        return out.null();
+    };
+    let value = std::mem::size_of::<Value>() + v.heap_size();
+    let has_ttl = ctx.ks.expire_at(ctx.db, key).is_some();
+    out.int((key_overhead(key, has_ttl) + value) as i64);
+}
+
+// --- SORT ----------------------------------------------------------------------------------
+
+/// `__key-sort nshards ro key [options]`: the whole SORT on the key's owner, atomically, when
+/// every key its BY/GET patterns name is owned here too (and the caller checked STORE's
+/// destination is); otherwise replies [`SORT_REMOTE`] and changes nothing.
+const SORT_PART: &str = "__key-sort";
+/// `__key-sortload key`: `[type, element…]` (type `none` for a missing key), or WRONGTYPE.
+const SORT_LOAD_PART: &str = "__key-sortload";
+/// `__key-sortget key field …`: for each pair, the string at `key` (empty `field`) or the
+/// hash field `field` of `key`, nil when missing or of another type.
+const SORT_GET_PART: &str = "__key-sortget";
+/// `__key-sortstore dest item…`: replaces `dest` with a list of the items (deletes it when
+/// there is none); replies the count.
+const SORT_STORE_PART: &str = "__key-sortstore";
+/// What [`SORT_PART`] replies when a pattern names a key of another shard.
+const SORT_REMOTE: &str = "ERR internal: SORT needs keys of other shards";
+const ERR_SORT_SCORE: &str = "ERR One or more scores can't be converted into double";
+
+/// SORT's options, as Redis parses them (in order; a bad LIMIT number is `ERR value is not an
+/// integer or out of range`, anything unknown a syntax error).
+struct SortOpts<'a> {
+    desc: bool,
+    alpha: bool,
+    /// LIMIT offset count (Redis's defaults: 0 and -1, i.e. everything).
+    start: i64,
+    count: i64,
+    by: Option<&'a [u8]>,
+    /// BY a pattern without `*`: the elements keep their order.
+    dontsort: bool,
+    gets: Vec<&'a [u8]>,
+    store: Option<&'a [u8]>,
+}
+
+/// Parses SORT options from `argv[from..]` (the key is at `from - 1`).
+fn parse_sort<'a>(
+    argv: Argv<'a>,
+    from: usize,
+    readonly: bool,
+) -> Result<SortOpts<'a>, &'static str> {
+    let mut o = SortOpts {
+        desc: false,
+        alpha: false,
+        start: 0,
+        count: -1,
+        by: None,
+        dontsort: false,
+        gets: Vec::new(),
+        store: None,
+    };
+    let mut j = from;
+    while j < argv.len() {
+        let left = argv.len() - j - 1;
+        let opt = argv.get(j);
+        if opt_is(opt, "asc") {
+            o.desc = false;
+        } else if opt_is(opt, "desc") {
+            o.desc = true;
+        } else if opt_is(opt, "alpha") {
+            o.alpha = true;
+        } else if opt_is(opt, "limit") && left >= 2 {
+            let (Some(start), Some(count)) =
+                (parse_i64(argv.get(j + 1)), parse_i64(argv.get(j + 2)))
+            else {
+                return Err(err::NOT_INTEGER);
+            };
+            (o.start, o.count) = (start, count);
+            j += 2;
+        } else if !readonly && opt_is(opt, "store") && left >= 1 {
+            o.store = Some(argv.get(j + 1));
+            j += 1;
+        } else if opt_is(opt, "by") && left >= 1 {
+            let p = argv.get(j + 1);
+            o.by = Some(p);
+            o.dontsort = !c_str(p).contains(&b'*');
+            j += 1;
+        } else if opt_is(opt, "get") && left >= 1 {
+            o.gets.push(argv.get(j + 1));
+            j += 1;
+        } else {
+            return Err(err::SYNTAX);
+        }
+        j += 1;
+    }
+    Ok(o)
+}
+
+/// The bytes before the first NUL (patterns are C strings to Redis).
+fn c_str(s: &[u8]) -> &[u8] {
+    &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())]
+}
+
+/// A key a BY/GET pattern names, with the hash field it reads (`None`: the string value).
+type PatternKey = (Vec<u8>, Option<Vec<u8>>);
+/// Reads a BY/GET value: the string at a key, or a hash field of it; `None` when missing.
+type SortLookup<'l> = dyn FnMut(&[u8], Option<&[u8]>) -> Option<Vec<u8>> + 'l;
+
+/// What a BY/GET pattern names for one element.
+#[derive(PartialEq, Eq, Hash)]
+enum Deref {
+    /// `#`: the element itself.
+    Itself,
+    /// No `*`: nothing (a fixed key is never looked up).
+    Nothing,
+    /// The string at this key, or (with `->field`) this hash field of it.
+    Key(Vec<u8>, Option<Vec<u8>>),
+}
+
+/// Redis's `lookupKeyByPattern` substitution: the first `*` becomes the element; a `->` after it
+/// followed by at least one byte names a hash field.
+fn deref(pattern: &[u8], elem: &[u8]) -> Deref {
+    let pat = c_str(pattern);
+    if pat == b"#" {
+        return Deref::Itself;
+    }
+    let Some(star) = pat.iter().position(|&b| b == b'*') else {
+        return Deref::Nothing;
+    };
+    let after = &pat[star + 1..];
+    let (postfix, field) = match after.windows(2).position(|w| w == b"->") {
+        Some(f) if f + 2 < after.len() => (&after[..f], Some(after[f + 2..].to_vec())),
+        _ => (after, None),
+    };
+    let mut key = Vec::with_capacity(star + elem.len() + postfix.len());
+    key.extend_from_slice(&pat[..star]);
+    key.extend_from_slice(elem);
+    key.extend_from_slice(postfix);
+    Deref::Key(key, field)
+}
+
+/// The elements of the value to sort, in its own order, and whether it is a set.
+struct SortInput {
+    elems: Vec<Vec<u8>>,
+    is_set: bool,
+}
+
+/// The elements of a list, set or sorted set (`Ok(None)` when missing; `Err` another type).
+fn sort_input(ctx: &mut ShardCtx<'_>, key: &[u8]) -> Result<Option<SortInput>, ()> {
+    let Some(v) = ctx.ks.lookup_read(ctx.db, key, ctx.now_ms) else {
+        return Ok(None);
+    };
+    let (elems, is_set): (Vec<Vec<u8>>, bool) = if let Some(l) = v.as_list() {
+        (l.iter().map(|e| e.to_vec()).collect(), false)
+    } else if let Some(s) = v.as_set() {
+        (s.iter().map(|m| m.to_vec()).collect(), true)
+    } else if let Some(z) = v.as_zset() {
+        (z.iter().map(|(m, _)| m.to_vec()).collect(), false)
+    } else {
+        return Err(());
+    };
+    Ok(Some(SortInput { elems, is_set }))
+}
+
+/// SORT's numeric reading of a value: C `strtod` over the whole C string (leading space and an
+/// empty string allowed), no trailing bytes, no overflow, no NaN.
+fn sort_score(v: &[u8]) -> Option<f64> {
+    let s = c_str(v);
+    let (x, n, erange) = super::zset::strtod(s);
+    (n == s.len() && !erange && !x.is_nan()).then_some(x)
+}
+
+/// Sorts `input` by `o` and returns the output items (one per element, or one per element and
+/// GET pattern; `None` is a missing GET value), or the score error. `lookup` answers a
+/// pattern's key (or hash field) for an element.
+fn sort_items(
+    input: SortInput,
+    o: &SortOpts<'_>,
+    lookup: &mut SortLookup<'_>,
+) -> Result<Vec<Option<Vec<u8>>>, &'static str> {
+    let SortInput { mut elems, is_set } = input;
+    let (mut dontsort, mut alpha, mut by) = (o.dontsort, o.alpha, o.by);
+    // A set has no order of its own: stored results are sorted (as strings) anyway.
+    if dontsort && is_set && o.store.is_some() {
+        (dontsort, alpha, by) = (false, true, None);
+    }
+    let mut get = |pattern: &[u8], elem: &[u8]| -> Option<Vec<u8>> {
+        match deref(pattern, elem) {
+            Deref::Itself => Some(elem.to_vec()),
+            Deref::Nothing => None,
+            Deref::Key(k, f) => lookup(&k, f.as_deref()),
+        }
+    };
+    if dontsort {
+        if o.desc && !is_set {
+            elems.reverse();
+        }
+    } else {
+        // Sort keys: the BY value (or the element), as a number unless ALPHA.
+        enum SortKey {
+            Num(f64),
+            Text(Option<Vec<u8>>),
+        }
+        let mut bad_score = false;
+        let mut keyed: Vec<(SortKey, Vec<u8>)> = elems
+            .into_iter()
+            .map(|e| {
+                let byval = match by {
+                    Some(p) => get(p, &e),
+                    None => Some(e.clone()),
+                };
+                let k = if alpha {
+                    SortKey::Text(byval)
+                } else {
+                    // A missing BY value sorts as 0.
+                    SortKey::Num(match byval {
+                        None => 0.0,
+                        Some(v) => sort_score(&v).unwrap_or_else(|| {
+                            bad_score = true;
+                            0.0
+                        }),
+                    })
+                };
+                (k, e)
+            })
+            .collect();
+        if bad_score {
+            return Err(ERR_SORT_SCORE);
+        }
+        keyed.sort_by(|(ka, ea), (kb, eb)| {
+            let c = match (ka, kb) {
+                // Equal scores fall back to the elements, so the order is deterministic.
+                (SortKey::Num(a), SortKey::Num(b)) => a
+                    .partial_cmp(b)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| ea.cmp(eb)),
+                // No BY: the elements themselves; a missing BY value sorts first.
+                (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+                _ => std::cmp::Ordering::Equal,
+            };
+            if o.desc {
+                c.reverse()
+            } else {
+                c
+            }
+        });
+        elems = keyed.into_iter().map(|(_, e)| e).collect();
+    }
+    // LIMIT, clamped as Redis does.
+    let len = elems.len() as i64;
+    let mut start = o.start.max(0);
+    let mut end = if o.count < 0 {
+        len - 1
+    } else {
+        start.saturating_add(o.count) - 1
+    };
+    if start >= len {
+        start = len - 1;
+        end = len - 2;
+    }
+    end = end.min(len - 1);
+    let picked = if start <= end && start >= 0 {
+        &elems[start as usize..=end as usize]
+    } else {
+        &elems[..0]
+    };
+    let mut items = Vec::with_capacity(picked.len() * o.gets.len().max(1));
+    for e in picked {
+        if o.gets.is_empty() {
+            items.push(Some(e.clone()));
+        }
+        for p in &o.gets {
+            items.push(get(p, e));
+        }
+    }
+    Ok(items)
+}
+
+/// Replies the items as SORT does: an array (missing GET values are nil).
+fn reply_sort_items(out: &mut Reply, items: &[Option<Vec<u8>>]) {
+    out.array(items.len());
+    for it in items {
+        match it {
+            Some(v) => out.bulk(v),
+            None => out.null(),
+        }
+    }
+}
+
+/// STORE: `dest` becomes a list of the items (missing GET values as empty strings), or is
+/// deleted when there is none. Returns the count.
+fn sort_store(ctx: &mut ShardCtx<'_>, dest: &[u8], items: &[Option<Vec<u8>>]) -> i64 {
+    let (db, now) = (ctx.db, ctx.now_ms);
+    if items.is_empty() {
+        if ctx.ks.remove(db, dest, now).is_some() {
+            ctx.ks.add_dirty(1);
+        }
+        return 0;
+    }
+    let list: crate::keyspace::List = items
+        .iter()
+        .map(|it| crate::keyspace::SmallBytes::new(it.as_deref().unwrap_or(b"")))
+        .collect();
+    ctx.ks.set(db, dest, Value::list(list), Ttl::Clear, now);
+    ctx.ks.add_dirty(items.len() as u64);
+    items.len() as i64
+}
+
+/// SORT / SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
+/// [STORE destination].
+///
+/// In one atomic step on the key's owner when every key it reads or writes lives there;
+/// otherwise it loads the elements, fetches the BY/GET values from their owners, sorts here and
+/// stores on the destination's owner (each step atomic, the whole not).
+async fn sort_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply, ro: bool) {
+    let o = match parse_sort(argv, 2, ro) {
+        Ok(o) => o,
+        Err(e) => return out.error(e),
+    };
+    let key = argv.get(1);
+    let n = core.nshards;
+    let owner = shard_of(key, n);
+    if o.store.is_none_or(|d| shard_of(d, n) == owner) {
+        let nshards = itoa::Buffer::new().format(n).as_bytes().to_vec();
+        let ro_arg: &[u8] = if ro { b"1" } else { b"0" };
+        let mut b = CmdBatch::new();
+        b.push_arg(SORT_PART.as_bytes());
+        b.push_arg(&nshards);
+        b.push_arg(ro_arg);
+        for a in argv.tail(1) {
+            b.push_arg(a);
+        }
+        b.finish_cmd();
+        let reply = core.call(owner, db, out.proto, &b).await;
+        if reply != format!("-{SORT_REMOTE}\r\n").as_bytes() {
+            return out.raw(&reply);
+        }
+    }
+    // Load the elements.
+    let b = CmdBatch::from_args([SORT_LOAD_PART.as_bytes(), key]);
+    let r = core.call(owner, db, Proto::Resp2, &b).await;
+    let input = match frame(&r) {
+        Some(Frame::Array(items)) => {
+            let mut it = items.into_iter();
+            let is_set = matches!(it.next(), Some(Frame::Bulk(t)) if t == b"set");
+            let elems: Option<Vec<Vec<u8>>> = it
+                .map(|f| match f {
+                    Frame::Bulk(b) => Some(b),
+                    _ => None,
+                })
+                .collect();
+            match elems {
+                Some(elems) => SortInput { elems, is_set },
+                None => return out.error(ERR_BAD_PART),
+            }
+        }
+        _ => return reply_failure(out, &r),
+    };
+    // Every key the patterns name, fetched from its owner.
+    let mut wanted: Vec<PatternKey> = Vec::new();
+    {
+        let mut seen = std::collections::HashSet::new();
+        // A BY pattern without `*` names no key, so it adds nothing here.
+        let patterns = o.by.into_iter().chain(o.gets.iter().copied());
+        for p in patterns {
+            for e in &input.elems {
+                if let Deref::Key(k, f) = deref(p, e) {
+                    if seen.insert((k.clone(), f.clone())) {
+                        wanted.push((k, f));
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, (k, _)) in wanted.iter().enumerate() {
+        let s = shard_of(k, n);
+        match groups.iter_mut().find(|(o, _)| *o == s) {
+            Some((_, g)) => g.push(i),
+            None => groups.push((s, vec![i])),
+        }
+    }
+    let batches: Vec<(usize, CmdBatch)> = groups
+        .iter()
+        .map(|(s, idx)| {
+            let mut b = CmdBatch::new();
+            b.push_arg(SORT_GET_PART.as_bytes());
+            for &i in idx {
+                b.push_arg(&wanted[i].0);
+                b.push_arg(wanted[i].1.as_deref().unwrap_or(b""));
+            }
+            b.finish_cmd();
+            (*s, b)
+        })
+        .collect();
+    let replies = join_all(
+        batches
+            .iter()
+            .map(|(s, b)| core.call(*s, db, Proto::Resp2, b))
+            .collect(),
+    )
+    .await;
+    let mut values: std::collections::HashMap<PatternKey, Option<Vec<u8>>> =
+        std::collections::HashMap::new();
+    for ((_, idx), r) in groups.iter().zip(&replies) {
+        let Some(Frame::Array(items)) = frame(r) else {
+            return reply_failure(out, r);
+        };
+        if items.len() != idx.len() {
+            return out.error(ERR_BAD_PART);
+        }
+        for (&i, f) in idx.iter().zip(items) {
+            let v = match f {
+                Frame::Bulk(b) => Some(b),
+                _ => None,
+            };
+            values.insert(wanted[i].clone(), v);
+        }
+    }
+    let mut lookup = |k: &[u8], f: Option<&[u8]>| -> Option<Vec<u8>> {
+        values
+            .get(&(k.to_vec(), f.map(<[u8]>::to_vec)))
+            .cloned()
+            .flatten()
+    };
+    let items = match sort_items(input, &o, &mut lookup) {
+        Ok(items) => items,
+        Err(e) => return out.error(e),
+    };
+    let Some(dest) = o.store else {
+        return reply_sort_items(out, &items);
+    };
+    let mut b = CmdBatch::new();
+    b.push_arg(SORT_STORE_PART.as_bytes());
+    b.push_arg(dest);
+    for it in &items {
+        b.push_arg(it.as_deref().unwrap_or(b""));
+    }
+    b.finish_cmd();
+    let reply = core.call(shard_of(dest, n), db, out.proto, &b).await;
+    out.raw(&reply);
+}
+
+/// A BY/GET value read on this shard: the string at `key`, or its hash field `field`.
+fn sort_value(ctx: &mut ShardCtx<'_>, key: &[u8], field: Option<&[u8]>) -> Option<Vec<u8>> {
+    let v = ctx.ks.lookup_read(ctx.db, key, ctx.now_ms)?;
+    match field {
+        None => v.as_str().map(|s| s.with_bytes(<[u8]>::to_vec)),
+        Some(f) => v.as_hash()?.get(f).map(|x| x.to_vec()),
+    }
+}
+
+/// `__key-sort nshards ro key [options]`
+fn sort_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (Some(nshards), ro) = (
+        parse_i64(argv.get(1)).and_then(|n| usize::try_from(n).ok()),
+        argv.get(2) == b"1",
+    ) else {
+        return out.error(ERR_BAD_PART);
+    };
+    let key = argv.get(3);
+    let o = match parse_sort(argv, 4, ro) {
+        Ok(o) => o,
+        Err(e) => return out.error(e),
+    };
+    let me = shard_of(key, nshards);
+    let input = match sort_input(ctx, key) {
+        Ok(Some(i)) => i,
+        Ok(None) => SortInput {
+            elems: Vec::new(),
+            is_set: false,
+        },
+        Err(()) => return out.error(err::WRONGTYPE),
+    };
+    let mut remote = false;
+    let mut lookup = |k: &[u8], f: Option<&[u8]>| -> Option<Vec<u8>> {
+        if shard_of(k, nshards) != me {
+            remote = true;
+            return None;
+        }
+        sort_value(ctx, k, f)
+    };
+    let result = sort_items(input, &o, &mut lookup);
+    if remote {
+        return out.error(SORT_REMOTE);
+    }
+    let items = match result {
+        Ok(items) => items,
+        Err(e) => return out.error(e),
+    };
+    match o.store {
+        None => reply_sort_items(out, &items),
+        Some(dest) => {
+            let n = sort_store(ctx, dest, &items);
+            out.int(n);
+        }
+    }
+}
+
+/// `__key-sortload key`
+fn sort_load_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    match sort_input(ctx, argv.get(1)) {
+        Err(()) => out.error(err::WRONGTYPE),
+        Ok(None) => {
+            out.array(1);
+            out.bulk(b"none");
+        }
+        Ok(Some(i)) => {
+            out.array(1 + i.elems.len());
+            out.bulk(if i.is_set { b"set" } else { b"list" });
+            for e in &i.elems {
+                out.bulk(e);
+            }
+        }
+    }
+}
+
+/// `__key-sortget key field ...` (an empty field: the string at the key).
+fn sort_get_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let pairs = (argv.len() - 1) / 2;
+    out.array(pairs);
+    for p in 0..pairs {
+        let (k, f) = (argv.get(1 + 2 * p), argv.get(2 + 2 * p));
+        match sort_value(ctx, k, (!f.is_empty()).then_some(f)) {
+            Some(v) => out.bulk(&v),
+            None => out.null(),
+        }
+    }
+}
+
+/// `__key-sortstore dest item ...`
+fn sort_store_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let items: Vec<Option<Vec<u8>>> = argv.tail(2).map(|a| Some(a.to_vec())).collect();
+    let n = sort_store(ctx, argv.get(1), &items);
+    out.int(n);
 }
 
 /// Redis's glob matcher (`stringmatchlen`): `*`, `?`, `[abc]`, `[^abc]`, `[a-z]` (reversed ranges

@@ -669,11 +669,11 @@ fn smove_part_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         Some(v) if v.as_set().is_none() => return out.error(err::WRONGTYPE),
         Some(_) => {}
     }
-    if ctx
-        .ks
-        .lookup_write(db, dst, now)
-        .is_some_and(|v| v.as_set().is_none())
-    {
+    // The destination is only read here: it counts as modified (WATCH) only if the member is
+    // added to it below, as Redis signals it.
+    let dst_not_set =
+        ctx.ks.contains(db, dst, now) && ctx.ks.peek(db, dst).is_some_and(|v| v.as_set().is_none());
+    if dst_not_set {
         return out.error(err::WRONGTYPE);
     }
     let Some(s) = ctx
@@ -691,6 +691,14 @@ fn smove_part_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
     if s.is_empty() {
         ctx.ks.remove(db, src, now);
+    }
+    let in_dst = ctx
+        .ks
+        .peek(db, dst)
+        .and_then(|v| v.as_set())
+        .is_some_and(|d| d.contains(member));
+    if in_dst {
+        return out.int(1);
     }
     match ctx
         .ks

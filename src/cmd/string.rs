@@ -1,17 +1,50 @@
 //! String commands: GET/SET and friends, counters, ranges.
 //!
 //! Option parsing, the order of checks, and every reply and error follow Redis 7.0's
-//! `t_string.c`. INCRBYFLOAT computes in x87 80-bit extended precision, like Redis's `long double`
-//! on x86-64, so its replies match byte for byte (see [`ld`]).
+//! `t_string.c` (and `bitops.c` for SETBIT/GETBIT). INCRBYFLOAT computes in x87 80-bit extended
+//! precision, like Redis's `long double` on x86-64, so its replies match byte for byte (see
+//! [`ld`]).
+//!
+//! MSETNX and LCS name several keys and run on the connection's core (`Handler::Async`): when one
+//! shard owns every key they run there in one step, atomically; otherwise each owner does its
+//! part. MSETNX across shards first checks every owner for an existing key, then sets each
+//! owner's keys: each step is atomic on its owner, the whole is not (another client may create
+//! one of the keys in between, and then only the other owners' keys are set).
 
-use super::{arity_error, err, flags, parse_i64, CommandSpec, Handler, Merge, Route, ShardCtx};
+use super::{
+    arity_error, err, flags, parse_i64, AsyncFn, CommandSpec, Handler, Merge, Route, Session,
+    ShardCtx, ShardFn,
+};
 use crate::keyspace::{StrRef, Ttl, Value};
-use crate::resp::{Argv, Reply};
+use crate::resp::{Argv, CmdBatch, Proto, Reply};
+use crate::shard::{shard_of, Core};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 
 const ERR_STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 const ERR_OFFSET_RANGE: &str = "ERR offset is out of range";
 const ERR_DECR_OVERFLOW: &str = "ERR decrement would overflow";
 const ERR_NAN_INF: &str = "ERR increment would produce NaN or Infinity";
+const ERR_BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+const ERR_BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+const ERR_LCS_TYPE: &str = "ERR The specified keys must contain string values";
+const ERR_LCS_BOTH: &str = "ERR If you want both the length and indexes, please just use IDX.";
+const ERR_LCS_TOO_LONG: &str = "ERR String too long for LCS";
+const ERR_LCS_MEMORY: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+const ERR_BAD_PART: &str = "ERR internal: unexpected reply from a shard";
+
+// Internal shard-side steps (clients get "unknown command" for them: `flags::INTERNAL`).
+/// `__str-msetnx key value [key value ...]`: sets them all when none exists; 1, else 0.
+const MSETNX_PART: &str = "__str-msetnx";
+/// `__str-count key [key ...]`: how many of the keys exist (no hit/miss counting).
+const COUNT_PART: &str = "__str-count";
+/// `__str-lcs key1 key2 [options]`: LCS when one shard owns both keys.
+const LCS_PART: &str = "__str-lcs";
+/// `__str-lcsval key`: the string at `key` for LCS across shards: a bulk string, nil when
+/// missing, or LCS's type error.
+const LCS_VALUE_PART: &str = "__str-lcsval";
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
@@ -62,6 +95,27 @@ pub fn register(t: &mut Vec<CommandSpec>) {
         },
         handler: Handler::Shard(mset),
     });
+    t.push(key("setbit", 4, WRITE | DENYOOM, setbit));
+    t.push(key("getbit", 3, READONLY | FAST, getbit));
+    let conn = |name, arity, flags, keys: (i32, i32, i32), f: AsyncFn| CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        route: Route::Local,
+        handler: Handler::Async(f),
+    };
+    t.push(conn("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), msetnx));
+    t.push(conn("lcs", -3, READONLY, (1, 2, 1), lcs));
+    let internal = |name: &'static str, arity: i32, flags: u32, f: ShardFn| {
+        CommandSpec::single_key(name, arity, flags | INTERNAL, f)
+    };
+    t.push(internal(MSETNX_PART, -3, WRITE | DENYOOM, msetnx_part));
+    t.push(internal(COUNT_PART, -2, READONLY, count_part));
+    t.push(internal(LCS_PART, -3, READONLY, lcs_part));
+    t.push(internal(LCS_VALUE_PART, 2, READONLY, lcs_value_part));
 }
 
 /// Replies with a stored string as a bulk string.
@@ -659,6 +713,429 @@ fn getrange(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             out.bulk(&b[start as usize..=end as usize]);
         }
     });
+}
+
+// --- SETBIT, GETBIT ----------------------------------------------------------------------------
+
+/// Redis's `getBitOffsetFromArgument` (plain form): a non-negative integer whose byte is below
+/// `proto-max-bulk-len`.
+fn bit_offset(arg: &[u8]) -> Option<u64> {
+    let off = parse_i64(arg)?;
+    (off >= 0 && (off >> 3) < crate::tunables::max_bulk_len()).then_some(off as u64)
+}
+
+/// SETBIT key offset value: the bit's previous value. A missing key becomes a string of zero bytes
+/// long enough for the offset (even when clearing a bit); a shorter string is zero-padded.
+fn setbit(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let Some(off) = bit_offset(argv.get(2)) else {
+        return out.error(ERR_BIT_OFFSET);
+    };
+    let on = match parse_i64(argv.get(3)) {
+        Some(0) => false,
+        Some(1) => true,
+        _ => return out.error(ERR_BIT_VALUE),
+    };
+    let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
+    let byte = (off >> 3) as usize;
+    let mask = 1u8 << (7 - (off & 7));
+    let updated = |old: u8| if on { old | mask } else { old & !mask };
+    match ctx.ks.lookup_write(db, key, now) {
+        None => {
+            let mut v = Value::string(b"");
+            if v.set_range(byte, &[updated(0)]).is_none() {
+                return out.error(ERR_STRING_TOO_LONG);
+            }
+            ctx.ks.set(db, key, v, Ttl::Clear, now);
+            ctx.ks.add_dirty(1);
+            out.int(0);
+        }
+        Some(v) => {
+            let Some(s) = v.as_str() else {
+                return out.error(err::WRONGTYPE);
+            };
+            let (len, old) = s.with_bytes(|b| (b.len(), b.get(byte).copied().unwrap_or(0)));
+            let was = old & mask != 0;
+            if byte >= len || was != on {
+                if v.set_range(byte, &[updated(old)]).is_none() {
+                    return out.error(ERR_STRING_TOO_LONG);
+                }
+                ctx.ks.add_dirty(1);
+            }
+            out.int(i64::from(was));
+        }
+    }
+}
+
+/// GETBIT key offset: 0 past the end of the string or for a missing key.
+fn getbit(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let Some(off) = bit_offset(argv.get(2)) else {
+        return out.error(ERR_BIT_OFFSET);
+    };
+    let Some(v) = ctx.ks.lookup_read(ctx.db, argv.get(1), ctx.now_ms) else {
+        return out.int(0);
+    };
+    let Some(s) = v.as_str() else {
+        return out.error(err::WRONGTYPE);
+    };
+    let byte = (off >> 3) as usize;
+    let bit = s.with_bytes(|b| {
+        b.get(byte)
+            .is_some_and(|&x| x & (1 << (7 - (off & 7))) != 0)
+    });
+    out.int(i64::from(bit));
+}
+
+// --- MSETNX, LCS -------------------------------------------------------------------------------
+
+type AsyncOut<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+fn msetnx<'a>(
+    core: &'a Rc<Core>,
+    session: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> AsyncOut<'a> {
+    Box::pin(msetnx_async(core, session.db, argv, out))
+}
+
+fn lcs<'a>(
+    core: &'a Rc<Core>,
+    session: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> AsyncOut<'a> {
+    Box::pin(lcs_async(core, session.db, argv, out))
+}
+
+/// Polls every future together (each `Core::call` forwards on its first poll, so the hops
+/// overlap) and returns their outputs in order.
+async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    futures_lite::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(outs.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outs.into_iter().flatten().collect()
+}
+
+/// The value of an integer reply.
+fn int_reply(reply: &[u8]) -> Option<i64> {
+    parse_i64(reply.strip_prefix(b":")?.strip_suffix(b"\r\n")?)
+}
+
+/// Replies a shard's error reply as is, or an internal error if it was not one.
+fn reply_failure(out: &mut Reply, reply: &[u8]) {
+    if reply.first() == Some(&b'-') && reply.ends_with(b"\r\n") {
+        out.raw(reply);
+    } else {
+        out.error(ERR_BAD_PART);
+    }
+}
+
+/// MSETNX key value [key value ...]: 1 when every key was set, 0 (and nothing set) when any of
+/// them existed.
+async fn msetnx_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    if argv.len().is_multiple_of(2) {
+        return arity_error("msetnx", out);
+    }
+    let n = core.nshards;
+    // Pairs grouped by owner, in order of first appearance (a repeated key keeps its order, so
+    // the last value wins as in Redis).
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for j in (1..argv.len()).step_by(2) {
+        let owner = shard_of(argv.get(j), n);
+        match groups.iter_mut().find(|(o, _)| *o == owner) {
+            Some((_, g)) => g.push(j),
+            None => groups.push((owner, vec![j])),
+        }
+    }
+    let batch = |cmd: &str, pairs: &[usize], values: bool| {
+        let mut b = CmdBatch::new();
+        b.push_arg(cmd.as_bytes());
+        for &j in pairs {
+            b.push_arg(argv.get(j));
+            if values {
+                b.push_arg(argv.get(j + 1));
+            }
+        }
+        b.finish_cmd();
+        b
+    };
+    if let [(owner, pairs)] = groups.as_slice() {
+        let b = batch(MSETNX_PART, pairs, true);
+        let reply = core.call(*owner, db, out.proto, &b).await;
+        return out.raw(&reply);
+    }
+    let checks: Vec<(usize, CmdBatch)> = groups
+        .iter()
+        .map(|(o, pairs)| (*o, batch(COUNT_PART, pairs, false)))
+        .collect();
+    let replies = join_all(
+        checks
+            .iter()
+            .map(|(o, b)| core.call(*o, db, Proto::Resp2, b))
+            .collect(),
+    )
+    .await;
+    let mut found = 0;
+    for r in &replies {
+        match int_reply(r) {
+            Some(c) => found += c,
+            None => return reply_failure(out, r),
+        }
+    }
+    if found > 0 {
+        return out.int(0);
+    }
+    let sets: Vec<(usize, CmdBatch)> = groups
+        .iter()
+        .map(|(o, pairs)| (*o, batch(MSETNX_PART, pairs, true)))
+        .collect();
+    let replies = join_all(
+        sets.iter()
+            .map(|(o, b)| core.call(*o, db, Proto::Resp2, b))
+            .collect(),
+    )
+    .await;
+    let mut all = true;
+    for r in &replies {
+        match int_reply(r) {
+            Some(set) => all &= set == 1,
+            None => return reply_failure(out, r),
+        }
+    }
+    out.int(i64::from(all));
+}
+
+/// `__str-msetnx key value ...`: MSETNX on this shard's keys, atomically.
+fn msetnx_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (db, now) = (ctx.db, ctx.now_ms);
+    if (1..argv.len())
+        .step_by(2)
+        .any(|j| ctx.ks.contains(db, argv.get(j), now))
+    {
+        return out.int(0);
+    }
+    for j in (1..argv.len()).step_by(2) {
+        let v = Value::string(argv.get(j + 1));
+        ctx.ks.set(db, argv.get(j), v, Ttl::Clear, now);
+    }
+    ctx.ks.add_dirty((argv.len() / 2) as u64);
+    out.int(1);
+}
+
+/// `__str-count key ...`
+fn count_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let (db, now) = (ctx.db, ctx.now_ms);
+    let n = argv.tail(1).filter(|k| ctx.ks.contains(db, k, now)).count();
+    out.int(n as i64);
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]. A missing key is an empty string.
+async fn lcs_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    let (k1, k2) = (argv.get(1), argv.get(2));
+    let n = core.nshards;
+    let (o1, o2) = (shard_of(k1, n), shard_of(k2, n));
+    if o1 == o2 {
+        let mut b = CmdBatch::new();
+        b.push_arg(LCS_PART.as_bytes());
+        for a in argv.tail(1) {
+            b.push_arg(a);
+        }
+        b.finish_cmd();
+        let reply = core.call(o1, db, out.proto, &b).await;
+        return out.raw(&reply);
+    }
+    let b1 = CmdBatch::from_args([LCS_VALUE_PART.as_bytes(), k1]);
+    let b2 = CmdBatch::from_args([LCS_VALUE_PART.as_bytes(), k2]);
+    let replies = join_all(vec![
+        core.call(o1, db, Proto::Resp2, &b1),
+        core.call(o2, db, Proto::Resp2, &b2),
+    ])
+    .await;
+    let mut values: Vec<&[u8]> = Vec::with_capacity(2);
+    for r in &replies {
+        if r.first() == Some(&b'-') {
+            return reply_failure(out, r);
+        }
+        match bulk_reply(r) {
+            Some(v) => values.push(v.unwrap_or(b"")),
+            None => return out.error(ERR_BAD_PART),
+        }
+    }
+    lcs_reply(values[0], values[1], argv, out);
+}
+
+/// A RESP2 bulk string reply: `Some(None)` for nil.
+fn bulk_reply(reply: &[u8]) -> Option<Option<&[u8]>> {
+    if reply == b"$-1\r\n" {
+        return Some(None);
+    }
+    let rest = reply.strip_prefix(b"$")?;
+    let nl = rest.iter().position(|&b| b == b'\r')?;
+    let len: usize = std::str::from_utf8(&rest[..nl]).ok()?.parse().ok()?;
+    let body = rest.get(nl + 2..)?;
+    (body.len() == len + 2 && body.ends_with(b"\r\n")).then(|| Some(&body[..len]))
+}
+
+/// The string LCS reads at `key`: `Ok(None)` when missing, `Err` for another type.
+fn lcs_value<'k>(ctx: &'k mut ShardCtx<'_>, key: &[u8]) -> Result<Option<StrRef<'k>>, ()> {
+    match ctx.ks.lookup_read(ctx.db, key, ctx.now_ms) {
+        None => Ok(None),
+        Some(v) => v.as_str().map(Some).ok_or(()),
+    }
+}
+
+/// `__str-lcs key1 key2 [options]`: both keys' types are checked before the options, as Redis.
+fn lcs_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    let a = match lcs_value(ctx, argv.get(1)) {
+        Ok(v) => v.map(|s| s.with_bytes(<[u8]>::to_vec)),
+        Err(()) => return out.error(ERR_LCS_TYPE),
+    };
+    let b = match lcs_value(ctx, argv.get(2)) {
+        Ok(v) => v.map(|s| s.with_bytes(<[u8]>::to_vec)),
+        Err(()) => return out.error(ERR_LCS_TYPE),
+    };
+    lcs_reply(
+        a.as_deref().unwrap_or(b""),
+        b.as_deref().unwrap_or(b""),
+        argv,
+        out,
+    );
+}
+
+/// `__str-lcsval key`
+fn lcs_value_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    match lcs_value(ctx, argv.get(1)) {
+        Ok(None) => out.null(),
+        Ok(Some(s)) => reply_str(out, s),
+        Err(()) => out.error(ERR_LCS_TYPE),
+    }
+}
+
+/// Parses LCS's options (from argv[3]) and replies for strings `a` and `b`: the common
+/// subsequence itself, its length (LEN), or the matching ranges (IDX), found by the classic
+/// dynamic-programming table and walked back from the end of both strings.
+fn lcs_reply(a: &[u8], b: &[u8], argv: Argv<'_>, out: &mut Reply) {
+    let (mut want_len, mut want_idx, mut with_len) = (false, false, false);
+    let mut min_len: i64 = 0;
+    let mut j = 3;
+    while j < argv.len() {
+        let opt = argv.get(j);
+        if opt_is(opt, "idx") {
+            want_idx = true;
+        } else if opt_is(opt, "len") {
+            want_len = true;
+        } else if opt_is(opt, "withmatchlen") {
+            with_len = true;
+        } else if opt_is(opt, "minmatchlen") && j + 1 < argv.len() {
+            match parse_i64(argv.get(j + 1)) {
+                Some(v) => min_len = v.max(0),
+                None => return out.error(err::NOT_INTEGER),
+            }
+            j += 1;
+        } else {
+            return out.error(err::SYNTAX);
+        }
+        j += 1;
+    }
+    if want_idx && want_len {
+        return out.error(ERR_LCS_BOTH);
+    }
+    if a.len() as u64 >= u64::from(u32::MAX) - 1 || b.len() as u64 >= u64::from(u32::MAX) - 1 {
+        return out.error(ERR_LCS_TOO_LONG);
+    }
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    if cells.saturating_mul(4) > crate::tunables::max_bulk_len() as u64 {
+        return out.error(ERR_LCS_MEMORY);
+    }
+    // table[i * w + j]: the LCS length of a[..i] and b[..j].
+    let w = b.len() + 1;
+    let mut table = vec![0u32; (a.len() + 1) * w];
+    for i in 1..=a.len() {
+        for k in 1..=b.len() {
+            table[i * w + k] = if a[i - 1] == b[k - 1] {
+                table[(i - 1) * w + k - 1] + 1
+            } else {
+                table[(i - 1) * w + k].max(table[i * w + k - 1])
+            };
+        }
+    }
+    let total = table[a.len() * w + b.len()];
+    if want_len {
+        return out.int(i64::from(total));
+    }
+    // Walk back from the end; matched bytes fill `seq` from its end. Runs of consecutive matches
+    // (in both strings) form ranges, reported from the last one to the first.
+    let mut seq = vec![0u8; total as usize];
+    let mut fill = seq.len();
+    // A range being grown backwards: (a_start, a_end, b_start, b_end).
+    let mut run: Option<(usize, usize, usize, usize)> = None;
+    let mut ranges: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let (mut i, mut k) = (a.len(), b.len());
+    while i > 0 && k > 0 {
+        let close = if a[i - 1] == b[k - 1] {
+            fill -= 1;
+            seq[fill] = a[i - 1];
+            let r = match run {
+                Some((s1, e1, s2, e2)) if s1 == i && s2 == k => (s1 - 1, e1, s2 - 1, e2),
+                _ => (i - 1, i - 1, k - 1, k - 1),
+            };
+            run = Some(r);
+            i -= 1;
+            k -= 1;
+            // A range that reached the start of either string cannot grow any more.
+            r.0 == 0 || r.2 == 0
+        } else {
+            if table[(i - 1) * w + k] > table[i * w + k - 1] {
+                i -= 1;
+            } else {
+                k -= 1;
+            }
+            run.is_some()
+        };
+        if close {
+            if let Some(r) = run.take() {
+                if (r.1 - r.0 + 1) as i64 >= min_len {
+                    ranges.push(r);
+                }
+            }
+        }
+    }
+    if !want_idx {
+        return out.bulk(&seq);
+    }
+    out.map(2);
+    out.bulk(b"matches");
+    out.array(ranges.len());
+    for (s1, e1, s2, e2) in ranges {
+        out.array(if with_len { 3 } else { 2 });
+        out.array(2);
+        out.int(s1 as i64);
+        out.int(e1 as i64);
+        out.array(2);
+        out.int(s2 as i64);
+        out.int(e2 as i64);
+        if with_len {
+            out.int((e1 - s1 + 1) as i64);
+        }
+    }
+    out.bulk(b"len");
+    out.int(i64::from(total));
 }
 
 /// A software model of the x87 80-bit `long double` Redis uses for INCRBYFLOAT: a 64-bit

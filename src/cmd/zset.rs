@@ -176,7 +176,7 @@ fn is_c_space(c: u8) -> bool {
 /// space: a decimal or hexadecimal float, "inf"/"infinity" or "nan"/"nan(...)", any case,
 /// optionally signed), how many bytes that prefix takes (0 when there is no number), and whether
 /// it over- or underflowed (`ERANGE` with ±HUGE_VAL or zero). Decimals are correctly rounded.
-fn strtod(s: &[u8]) -> (f64, usize, bool) {
+pub(crate) fn strtod(s: &[u8]) -> (f64, usize, bool) {
     let mut i = 0;
     while i < s.len() && is_c_space(s[i]) {
         i += 1;
