@@ -1,4 +1,4 @@
-# Sourced by benches/compare.sh and benches/persist.sh (not run on its own): cd to the
+# Sourced by benches/compare.sh, persist.sh and txpub.sh (not run on its own): cd to the
 # repository root ($root), split off the script-only option --no-build ($build = 0; the other
 # arguments are left in $args) and check that redis-server and redis-benchmark are installed.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,18 +1,21 @@
-//! What redis-lite-compare (`src/main.rs`) and redis-lite-persist (`src/bin/persist.rs`) share:
-//! starting and stopping the servers ([`server`]), a minimal RESP client ([`resp`]), running
-//! redis-benchmark and parsing its CSV ([`bench`]), /proc readings and the machine ([`sys`]),
-//! report formatting ([`report`]), and here the command line, signal and temp-dir plumbing.
+//! What redis-lite-compare (`src/main.rs`), redis-lite-persist (`src/bin/persist.rs`) and
+//! redis-lite-txpub (`src/bin/txpub.rs`) share: starting and stopping the servers ([`server`]),
+//! a minimal RESP client and reply parser ([`resp`]), running redis-benchmark and parsing its CSV
+//! ([`bench`]), /proc readings and the machine ([`sys`]), report formatting ([`report`]), Redis
+//! Cluster key slots ([`slot`]), and here the command line, signal, time-budget and temp-dir
+//! plumbing.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod bench;
 pub mod report;
 pub mod resp;
 pub mod server;
+pub mod slot;
 pub mod sys;
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +68,45 @@ pub fn install_signal_handlers() {
 
 pub fn stopping() -> bool {
     STOP.load(Ordering::SeqCst)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The time budget of a whole run
+// ---------------------------------------------------------------------------------------------
+
+pub struct Budget {
+    pub start: Instant,
+    pub total: Duration,
+}
+
+impl Budget {
+    /// A budget of `total` starting now.
+    pub fn new(total: Duration) -> Budget {
+        Budget {
+            start: Instant::now(),
+            total,
+        }
+    }
+    pub fn left(&self) -> Duration {
+        self.total.saturating_sub(self.start.elapsed())
+    }
+    /// Why no new step may start, if one may not.
+    pub fn refuse(&self) -> Option<String> {
+        if stopping() {
+            Some("interrupted".into())
+        } else if self.left().is_zero() {
+            Some(format!(
+                "time budget of {} s exhausted",
+                self.total.as_secs()
+            ))
+        } else {
+            None
+        }
+    }
+    /// A step's deadline: at most `max` from now, and not much past the budget.
+    pub fn deadline(&self, max: Duration) -> Instant {
+        Instant::now() + max.min(self.left() + Duration::from_secs(10))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

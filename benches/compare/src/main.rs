@@ -301,44 +301,10 @@ fn start_server(who: Who, opts: &Opts, tmp: &Path, tag: &str) -> Result<Server, 
 
 fn server_argv(redis_like: bool, opts: &Opts, dir: &Path, port: u16) -> Vec<String> {
     if redis_like {
-        return [
-            opts.redis_server.as_str(),
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            &dir.to_string_lossy(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        server::redis_argv(&opts.redis_server, port, dir)
+    } else {
+        server::ours_argv(&opts.ours_bin, dir, opts.shards, &opts.ours_args)
     }
-    // redis-lite: --port 0; the port comes from its ready line.
-    let mut argv: Vec<String> = vec![
-        opts.ours_bin.to_string_lossy().into_owned(),
-        "--port".into(),
-        "0".into(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-        "--dir".into(),
-        dir.to_string_lossy().into_owned(),
-        // Same as redis-server's `--save ""`: no save points, no snapshot on exit.
-        "--save".into(),
-        "".into(),
-    ];
-    if let Some(n) = opts.shards {
-        argv.push("--shards".into());
-        argv.push(n.to_string());
-    }
-    argv.extend(opts.ours_args.iter().cloned());
-    argv
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-//! The RESP client: enough of the protocol to load data, PING, SAVE, INFO and check replies.
+//! The RESP client: enough of the protocol to load data, PING, SAVE, INFO and check replies;
+//! [`parse_reply`] parses replies from a buffer for clients that drive many sockets at once.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -47,13 +48,20 @@ pub fn encode(buf: &mut Vec<u8>, args: &[&[u8]]) {
     }
 }
 
+/// A TCP connection to 127.0.0.1:`port` (2 s to connect), TCP_NODELAY, reads time out after
+/// `timeout`, writes after 30 s.
+pub fn connect(port: u16, timeout: Duration) -> io::Result<TcpStream> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(Duration::from_secs(30)))?;
+    s.set_nodelay(true)?;
+    Ok(s)
+}
+
 impl Client {
     pub fn connect(port: u16, timeout: Duration) -> io::Result<Client> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-        s.set_read_timeout(Some(timeout))?;
-        s.set_write_timeout(Some(Duration::from_secs(30)))?;
-        s.set_nodelay(true)?;
+        let s = connect(port, timeout)?;
         Ok(Client {
             r: BufReader::with_capacity(1 << 16, s.try_clone()?),
             w: s,
@@ -249,5 +257,107 @@ impl Client {
             i = end;
         }
         Ok(())
+    }
+}
+
+/// Parses one reply at the start of `buf`: `Ok(Some((reply, bytes used)))`, `Ok(None)` when
+/// `buf` holds only part of one (read more and call again), `Err` when it is not RESP2.
+pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
+    parse_at(buf, 0)
+}
+
+fn parse_at(buf: &[u8], pos: usize) -> Result<Option<(Reply, usize)>, String> {
+    let Some(nl) = buf
+        .get(pos..)
+        .and_then(|b| b.iter().position(|&c| c == b'\n'))
+    else {
+        return Ok(None);
+    };
+    let end = pos + nl; // index of '\n'
+    if nl < 2 || buf[end - 1] != b'\r' {
+        return Err(format!(
+            "malformed reply line {:?}",
+            String::from_utf8_lossy(&buf[pos..=end])
+        ));
+    }
+    let text = String::from_utf8_lossy(&buf[pos + 1..end - 1]);
+    let next = end + 1;
+    let int = |what: &str| {
+        text.parse::<i64>()
+            .map_err(|_| format!("bad {what} {text:?}"))
+    };
+    Ok(Some(match buf[pos] {
+        b'+' => (Reply::Simple(text.into_owned()), next),
+        b'-' => (Reply::Error(text.into_owned()), next),
+        b':' => (Reply::Int(int("integer")?), next),
+        b'$' => {
+            let n = int("bulk length")?;
+            if n < 0 {
+                (Reply::Bulk(None), next)
+            } else {
+                let stop = next + n as usize;
+                if buf.len() < stop + 2 {
+                    return Ok(None);
+                }
+                if &buf[stop..stop + 2] != b"\r\n" {
+                    return Err(format!("bulk of {n} bytes not followed by CRLF"));
+                }
+                (Reply::Bulk(Some(buf[next..stop].to_vec())), stop + 2)
+            }
+        }
+        b'*' => {
+            let n = int("array length")?;
+            if n < 0 {
+                (Reply::Array(None), next)
+            } else {
+                let mut v = Vec::with_capacity(n.min(1024) as usize);
+                let mut at = next;
+                for _ in 0..n {
+                    match parse_at(buf, at)? {
+                        Some((r, used)) => {
+                            v.push(r);
+                            at = used;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                (Reply::Array(Some(v)), at)
+            }
+        }
+        other => return Err(format!("unknown reply type byte {:?}", other as char)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reply_whole_and_partial() {
+        let msg = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$3\r\nabc\r\n:5\r\n";
+        let (r, used) = parse_reply(msg).unwrap().unwrap();
+        assert_eq!(used, msg.len() - 4);
+        assert_eq!(
+            r,
+            Reply::Array(Some(vec![
+                Reply::Bulk(Some(b"message".to_vec())),
+                Reply::Bulk(Some(b"ch".to_vec())),
+                Reply::Bulk(Some(b"abc".to_vec())),
+            ]))
+        );
+        assert_eq!(parse_reply(&msg[used..]).unwrap(), Some((Reply::Int(5), 4)));
+        for cut in 0..used {
+            assert_eq!(parse_reply(&msg[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        assert_eq!(
+            parse_reply(b"+OK\r\n-ERR x\r\n").unwrap(),
+            Some((Reply::Simple("OK".into()), 5))
+        );
+        assert_eq!(
+            parse_reply(b"*-1\r\n$-1\r\n").unwrap(),
+            Some((Reply::Array(None), 5))
+        );
+        assert!(parse_reply(b"?x\r\n").is_err());
+        assert!(parse_reply(b"$1\r\nab\r\n").is_err());
     }
 }

@@ -71,6 +71,52 @@ pub fn spawn(argv: &[String], stdout: Stdio, stderr: Stdio) -> io::Result<Child>
     c.spawn()
 }
 
+/// redis-server on 127.0.0.1:`port` with `dir` as its dir and no persistence
+/// (`--save "" --appendonly no`).
+pub fn redis_argv(prog: &str, port: u16, dir: &Path) -> Vec<String> {
+    [
+        prog,
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--dir",
+        &dir.to_string_lossy(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// redis-lite on 127.0.0.1 with `--port 0` (the port comes from its ready line, see
+/// [`Ready::Line`]), `dir` as its dir and no save points (`--save ""`, as redis-server's), then
+/// `--shards N` if given and `extra`.
+pub fn ours_argv(bin: &Path, dir: &Path, shards: Option<usize>, extra: &[String]) -> Vec<String> {
+    let mut argv: Vec<String> = vec![
+        bin.to_string_lossy().into_owned(),
+        "--port".into(),
+        "0".into(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--dir".into(),
+        dir.to_string_lossy().into_owned(),
+        "--save".into(),
+        "".into(),
+    ];
+    if let Some(n) = shards {
+        argv.push("--shards".into());
+        argv.push(n.to_string());
+    }
+    argv.extend(extra.iter().cloned());
+    argv
+}
+
 /// How a started server shows it is ready.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Ready {

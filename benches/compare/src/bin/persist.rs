@@ -33,9 +33,9 @@ use redis_lite_compare::report::{
     self, argv_string, busy_load, fmt_num, load_line, median, shell_quote, thousands,
 };
 use redis_lite_compare::resp::{encode, info_field, Client, Reply};
-use redis_lite_compare::server::{start_server, Ready, Server, Who};
+use redis_lite_compare::server::{ours_argv, redis_argv, start_server, Ready, Server, Who};
 use redis_lite_compare::sys::{cmd_output, cpu_secs, host, loadavg, run_dates, unix_now, version};
-use redis_lite_compare::{install_signal_handlers, make_tmp, num, opts_or_exit, stopping};
+use redis_lite_compare::{install_signal_handlers, make_tmp, num, opts_or_exit, stopping, Budget};
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -180,38 +180,6 @@ impl Opts {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The time budget
-// ---------------------------------------------------------------------------------------------
-
-struct Budget {
-    start: Instant,
-    total: Duration,
-}
-
-impl Budget {
-    fn left(&self) -> Duration {
-        self.total.saturating_sub(self.start.elapsed())
-    }
-    /// Why no new step may start, if one may not.
-    fn refuse(&self) -> Option<String> {
-        if stopping() {
-            Some("interrupted".into())
-        } else if self.left().is_zero() {
-            Some(format!(
-                "time budget of {} s exhausted",
-                self.total.as_secs()
-            ))
-        } else {
-            None
-        }
-    }
-    /// A step's deadline: at most `max` from now, and not much past the budget.
-    fn deadline(&self, max: Duration) -> Instant {
-        Instant::now() + max.min(self.left() + Duration::from_secs(10))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The machine
 // ---------------------------------------------------------------------------------------------
 
@@ -267,39 +235,12 @@ fn start(
 }
 
 fn server_argv(who: Who, opts: &Opts, dir: &Path, port: u16) -> Vec<String> {
-    let dir = dir.to_string_lossy().into_owned();
-    let mut argv: Vec<String> = match who {
-        Who::Redis => vec![
-            opts.redis_server.clone(),
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            "".into(),
-            "--appendonly".into(),
-            "no".into(),
-            "--daemonize".into(),
-            "no".into(),
-            "--dir".into(),
-            dir,
-            "--dbfilename".into(),
-            "dump.rdb".into(),
-        ],
-        Who::Ours => vec![
-            opts.ours_bin.to_string_lossy().into_owned(),
-            "--port".into(),
-            "0".into(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            "".into(),
-            "--dir".into(),
-            dir,
-            "--dbfilename".into(),
-            "dump.rdb".into(),
-        ],
+    let mut argv = match who {
+        Who::Redis => redis_argv(&opts.redis_server, port, dir),
+        Who::Ours => ours_argv(&opts.ours_bin, dir, None, &[]),
     };
+    argv.push("--dbfilename".into());
+    argv.push("dump.rdb".into());
     if who == Who::Ours {
         if let Some(n) = opts.shards {
             argv.push("--shards".into());
@@ -1617,10 +1558,7 @@ fn render(x: &ReportInput) -> String {
 
 fn run(opts: Opts) -> i32 {
     install_signal_handlers();
-    let budget = Budget {
-        start: Instant::now(),
-        total: opts.budget(),
-    };
+    let budget = Budget::new(opts.budget());
     let (date_file, date_human) = run_dates();
     let machine = machine(&opts);
     let load_start = loadavg();
