@@ -151,7 +151,25 @@ impl Dispatcher {
                 }
             }
             (Handler::Server(c), _) => return Flow::Server(c),
-            (Handler::Async(f), _) => return Flow::Async(f),
+            (Handler::Async(f), _) => {
+                if spec.name == "exec" && session.multi.is_some() {
+                    let mut sub = std::mem::take(&mut self.sub);
+                    let fast = cmd::multi::fast_exec(core, session, &mut sub);
+                    if let Some(owner) = fast {
+                        let idx = cmd::multi::exec_step_index();
+                        self.run_on(core, owner, idx, db, sub.get(0), out);
+                    }
+                    self.sub = sub;
+                    if fast.is_some() {
+                        return if self.panicked {
+                            Flow::Close
+                        } else {
+                            Flow::Continue
+                        };
+                    }
+                }
+                return Flow::Async(f);
+            }
             (Handler::Shard(_), Route::Local) => self.run_here(core, idx, db, argv, out),
             (Handler::Shard(_), Route::Key) => {
                 let owner = shard_of(argv.get(1), core.nshards);

@@ -477,6 +477,75 @@ impl Plan {
     }
 }
 
+/// EXEC without a barrier: when every queued command is a data command for one shard (and any
+/// WATCHed keys are on it too), the router sends `__exec` like any forwarded command, so
+/// pipelined transactions travel together instead of one round trip each. Fills `batch` with
+/// that one command, ends the transaction and returns the owner; `None` leaves everything as
+/// it was (the general EXEC then runs).
+pub fn fast_exec(core: &Core, s: &mut Session, batch: &mut CmdBatch) -> Option<usize> {
+    let q = s.multi.as_ref()?;
+    if q.aborted {
+        return None;
+    }
+    let n = core.nshards;
+    let mut owner: Option<usize> = None;
+    let mut same = |o: usize| match owner {
+        None => {
+            owner = Some(o);
+            true
+        }
+        Some(x) => x == o,
+    };
+    for (i, &idx) in q.idx.iter().enumerate() {
+        let argv = q.cmds.get(i);
+        let spec = &super::table()[idx as usize];
+        let ok = match (spec.handler, spec.route) {
+            (Handler::Shard(_), Route::Key) => same(shard_of(argv.get(1), n)),
+            (Handler::Shard(_), Route::Keys { first, step, .. }) => {
+                (argv.len() - first).is_multiple_of(step)
+                    && (first..argv.len())
+                        .step_by(step)
+                        .all(|k| same(shard_of(argv.get(k), n)))
+            }
+            (Handler::Shard(_), Route::Local) => same(core.id),
+            (Handler::Shard(_), Route::All(_)) if n == 1 => same(0),
+            _ => false,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    if let Some(w) = &s.watch {
+        if !w.shards.iter().all(|&sh| same(sh)) {
+            return None;
+        }
+    }
+    let owner = owner.unwrap_or(core.id);
+    let q = s.multi.take()?;
+    let watch = s.watch.take();
+    batch.clear();
+    batch.push_arg(EXEC_STEP.as_bytes());
+    batch.push_arg(
+        itoa::Buffer::new()
+            .format(watch.map_or(0, |w| w.id))
+            .as_bytes(),
+    );
+    for argv in q.cmds.iter() {
+        batch.push_arg(itoa::Buffer::new().format(s.db).as_bytes());
+        batch.push_arg(itoa::Buffer::new().format(argv.len()).as_bytes());
+        for a in argv.iter() {
+            batch.push_arg(a);
+        }
+    }
+    batch.finish_cmd();
+    Some(owner)
+}
+
+/// The table index of the one-shard transaction step.
+pub fn exec_step_index() -> usize {
+    super::lookup(EXEC_STEP.as_bytes()).expect("registered")
+}
+
 async fn exec_async(core: &Rc<Core>, s: &mut Session, out: &mut Reply) {
     let Some(q) = s.multi.take() else {
         return out.error("ERR EXEC without MULTI");
