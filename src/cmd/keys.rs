@@ -28,10 +28,10 @@ use crate::keyspace::{StrRef, Ttl, Value};
 use crate::rdb;
 use crate::resp::{decode_frame, Argv, CmdBatch, Frame, Proto, Reply};
 use crate::shard::{shard_of, Core};
+use crate::tx::join_all;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 
 pub fn register(t: &mut Vec<CommandSpec>) {
     use flags::*;
@@ -408,31 +408,6 @@ async_cmd!(object => object_async());
 async_cmd!(memory => memory_async());
 async_cmd!(sort => sort_async(false));
 async_cmd!(sort_ro => sort_async(true));
-
-/// Polls every future together and returns their outputs in order (each `Core::call` forwards
-/// on its first poll, so the hops overlap).
-async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    futures_lite::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, o) in futs.iter_mut().zip(outs.iter_mut()) {
-            if o.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *o = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outs.into_iter().flatten().collect()
-}
 
 /// One whole reply frame, or `None` if the bytes are not exactly one.
 fn frame(reply: &[u8]) -> Option<Frame> {

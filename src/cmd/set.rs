@@ -25,10 +25,10 @@ use super::{parse_cursor, parse_scan_options, sample_distinct, scan_positions};
 use crate::keyspace::{Set, SmallBytes, Ttl, Value};
 use crate::resp::{Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
+use crate::tx::join_all;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 
 const ERR_NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 const ERR_COUNT_RANGE: &str =
@@ -843,33 +843,6 @@ async fn run_algebra(
     b.finish_cmd();
     let reply = core.call(owner, db, out.proto, &b).await;
     out.raw(&reply);
-}
-
-/// Polls every future together and returns their outputs in order.
-///
-/// Why not await them in turn: `Core::call` forwards a command on its first poll, so polling all
-/// at once puts every owner's step into this turn's envelopes and the hops overlap.
-async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    futures_lite::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, o) in futs.iter_mut().zip(outs.iter_mut()) {
-            if o.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *o = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outs.into_iter().flatten().collect()
 }
 
 /// The members of a RESP2 array of bulk strings (what the partial steps reply), borrowed from it.

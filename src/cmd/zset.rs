@@ -26,11 +26,11 @@ use crate::keyspace::{Set, SmallBytes, Ttl, Value, Zset};
 use crate::rdb::{ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
 use crate::resp::{format_double, Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
+use crate::tx::join_all;
 use crate::zset::cmp_entries;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 
 const ERR_NAN: &str = "ERR resulting score is not a number (NaN)";
 const ERR_XX_NX: &str = "ERR XX and NX options at the same time are not compatible";
@@ -2053,31 +2053,6 @@ async_cmd!(zinterstore => algebra_async(ALG_CMDS[5]));
 async_cmd!(zdiffstore => algebra_async(ALG_CMDS[6]));
 async_cmd!(zrangestore => zrangestore_async());
 async_cmd!(zmpop => zmpop_async());
-
-/// Polls every future together and returns their outputs in order, so that every owner's step
-/// goes out in this turn's envelopes and the hops overlap.
-async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    futures_lite::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, o) in futs.iter_mut().zip(outs.iter_mut()) {
-            if o.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *o = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outs.into_iter().flatten().collect()
-}
 
 /// Distinct keys grouped by owner, in order of first appearance.
 fn group_by_owner<'k>(keys: &[&'k [u8]], nshards: usize) -> Vec<(usize, Vec<&'k [u8]>)> {
