@@ -116,20 +116,17 @@ impl Dispatcher {
             self.local(out, |r| arity_error(spec.name, r));
             return Flow::Continue;
         }
-        if session.subscriptions > 0
-            && session.proto == crate::resp::Proto::Resp2
-            && !cmd::pubsub::allowed_when_subscribed(spec.name)
-        {
-            cmd::multi::flag_error(session);
-            self.local(out, |r| cmd::pubsub::refuse_in_context(spec.name, r));
-            return Flow::Continue;
-        }
-        if session.subscriptions > 0
-            && session.proto == crate::resp::Proto::Resp2
-            && spec.name == "ping"
-        {
-            self.local(out, |r| cmd::pubsub::ping_in_context(argv, r));
-            return Flow::Continue;
+        // RESP2 subscribed state: only the pub/sub commands, and PING answers as an array.
+        if session.subscriptions > 0 && session.proto == crate::resp::Proto::Resp2 {
+            if !cmd::pubsub::allowed_when_subscribed(spec.name) {
+                cmd::multi::flag_error(session);
+                self.local(out, |r| cmd::pubsub::refuse_in_context(spec.name, r));
+                return Flow::Continue;
+            }
+            if spec.name == "ping" {
+                self.local(out, |r| cmd::pubsub::ping_in_context(argv, r));
+                return Flow::Continue;
+            }
         }
         if session.multi.is_some() && cmd::multi::queues(spec) {
             self.local(out, |r| cmd::multi::queue(session, spec, idx, argv, r));

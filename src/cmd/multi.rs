@@ -524,21 +524,30 @@ pub fn fast_exec(core: &Core, s: &mut Session, batch: &mut CmdBatch) -> Option<u
     let q = s.multi.take()?;
     let watch = s.watch.take();
     batch.clear();
-    batch.push_arg(EXEC_STEP.as_bytes());
-    batch.push_arg(
-        itoa::Buffer::new()
-            .format(watch.map_or(0, |w| w.id))
-            .as_bytes(),
+    encode_exec(
+        batch,
+        watch.map_or(0, |w| w.id),
+        q.cmds.iter().map(|argv| (s.db, argv)),
     );
-    for argv in q.cmds.iter() {
-        batch.push_arg(itoa::Buffer::new().format(s.db).as_bytes());
+    Some(owner)
+}
+
+/// Appends one `__exec <watch id> [<db> <argc> <arg>…]…` command to `batch`.
+fn encode_exec<'a>(
+    batch: &mut CmdBatch,
+    watch_id: u64,
+    cmds: impl Iterator<Item = (usize, Argv<'a>)>,
+) {
+    batch.push_arg(EXEC_STEP.as_bytes());
+    batch.push_arg(itoa::Buffer::new().format(watch_id).as_bytes());
+    for (db, argv) in cmds {
+        batch.push_arg(itoa::Buffer::new().format(db).as_bytes());
         batch.push_arg(itoa::Buffer::new().format(argv.len()).as_bytes());
         for a in argv.iter() {
             batch.push_arg(a);
         }
     }
     batch.finish_cmd();
-    Some(owner)
 }
 
 /// The table index of the one-shard transaction step.
@@ -666,25 +675,9 @@ async fn one_shard(
     watch: Option<&Watching>,
 ) -> Result<Vec<Vec<u8>>, Vec<u8>> {
     let mut b = CmdBatch::new();
-    b.push_arg(EXEC_STEP.as_bytes());
-    b.push_arg(
-        itoa::Buffer::new()
-            .format(watch.map_or(0, |w| w.id))
-            .as_bytes(),
-    );
     let steps = &plan.steps[shard];
-    for (i, argv) in steps.iter().enumerate() {
-        b.push_arg(
-            itoa::Buffer::new()
-                .format(plan.step_meta[shard][i].db)
-                .as_bytes(),
-        );
-        b.push_arg(itoa::Buffer::new().format(argv.len()).as_bytes());
-        for a in argv.iter() {
-            b.push_arg(a);
-        }
-    }
-    b.finish_cmd();
+    let dbs = plan.step_meta[shard].iter().map(|m| m.db as usize);
+    encode_exec(&mut b, watch.map_or(0, |w| w.id), dbs.zip(steps.iter()));
     let reply = core.call(shard, s.db, s.proto, &b).await;
     match reply.first() {
         Some(b'*') if !reply.starts_with(b"*-1") => {}
