@@ -93,9 +93,6 @@ impl Config {
             ("maxmemory", "0".into()),
             ("maxmemory-policy", "noeviction".into()),
             ("io-threads", nshards.to_string()),
-            ("timeout", "0".into()),
-            ("tcp-keepalive", "300".into()),
-            ("protected-mode", "no".into()),
             ("daemonize", "no".into()),
         ]
     }

@@ -171,6 +171,49 @@ pub fn pubsub_output_limits() -> (u64, u64, u64) {
     (l(0), l(1), l(2))
 }
 
+/// Redis's `maxclients`: connections beyond it get `ERR max number of clients reached`.
+pub static MAXCLIENTS: Tunable = Tunable::new("maxclients", None, Kind::Int, 1, LONG_MAX, 10000);
+/// Redis's `timeout`: seconds a client may stay idle before it is closed (0: never).
+pub static TIMEOUT: Tunable = Tunable::new("timeout", None, Kind::Int, 0, I32_MAX, 0);
+/// Redis's `tcp-keepalive`: SO_KEEPALIVE interval in seconds for new connections (0: off).
+pub static TCP_KEEPALIVE: Tunable = Tunable::new("tcp-keepalive", None, Kind::Int, 0, I32_MAX, 300);
+
+/// Redis's `client-output-buffer-limit normal <hard> <soft> <seconds>` (default 0 0 0: none):
+/// bytes and seconds; 0 disables a limit.
+pub static NORMAL_OUTPUT_LIMITS: [std::sync::atomic::AtomicU64; 3] = [
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+];
+
+/// The normal clients' output-buffer limits now: (hard bytes, soft bytes, soft seconds).
+pub fn normal_output_limits() -> (u64, u64, u64) {
+    let l = |i: usize| NORMAL_OUTPUT_LIMITS[i].load(std::sync::atomic::Ordering::Relaxed);
+    (l(0), l(1), l(2))
+}
+
+/// Redis's `protected-mode` (default yes): with no password, refuse clients that are not on a
+/// loopback address.
+pub static PROTECTED_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Redis's `requirepass`. Read on every AUTH and on every connection's first command, written
+/// by start-up and CONFIG SET: a lock is cheap there. `None` (or empty) means no password.
+static REQUIREPASS: std::sync::RwLock<Option<std::sync::Arc<[u8]>>> = std::sync::RwLock::new(None);
+
+/// The password clients must give, if any.
+pub fn requirepass() -> Option<std::sync::Arc<[u8]>> {
+    REQUIREPASS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+/// Sets (or clears, with an empty value) the password.
+pub fn set_requirepass(pass: &[u8]) {
+    *REQUIREPASS.write().unwrap_or_else(|e| e.into_inner()) =
+        (!pass.is_empty()).then(|| std::sync::Arc::from(pass));
+}
+
 /// The bulk length limit in force: the setting, capped by what a value cell can hold.
 #[inline]
 pub fn max_bulk_len() -> i64 {
@@ -180,8 +223,11 @@ pub fn max_bulk_len() -> i64 {
 }
 
 /// Every tunable, in the order CONFIG GET lists them.
-pub fn all() -> [&'static Tunable; 9] {
+pub fn all() -> [&'static Tunable; 12] {
     [
+        &MAXCLIENTS,
+        &TIMEOUT,
+        &TCP_KEEPALIVE,
         &PROTO_MAX_BULK_LEN,
         &CLIENT_QUERY_BUFFER_LIMIT,
         &HASH_MAX_LISTPACK_ENTRIES,
