@@ -388,8 +388,13 @@ fn pop(
         }
         l.is_empty()
     };
+    if !got.is_empty() {
+        let event = if left { "lpop" } else { "rpop" };
+        crate::notify::emit(crate::notify::LIST, event, db, key);
+    }
     if emptied {
         ks.remove(db, key, now);
+        crate::notify::emit(crate::notify::GENERIC, "del", db, key);
     }
     if !got.is_empty() {
         ks.add_dirty(1);
@@ -424,8 +429,13 @@ fn zpop(
         }
         z.is_empty()
     };
+    if !got.is_empty() {
+        let event = if max { "zpopmax" } else { "zpopmin" };
+        crate::notify::emit(crate::notify::ZSET, event, db, key);
+    }
     if emptied {
         ks.remove(db, key, now);
+        crate::notify::emit(crate::notify::GENERIC, "del", db, key);
     }
     if !got.is_empty() {
         ks.add_dirty(got.len() as u64);
@@ -453,6 +463,8 @@ pub fn push(ks: &mut Keyspace, db: usize, key: &[u8], now: i64, left: bool, e: S
         }
     }
     ks.add_dirty(1);
+    let event = if left { "lpush" } else { "rpush" };
+    crate::notify::emit(crate::notify::LIST, event, db, key);
     true
 }
 

@@ -1092,6 +1092,7 @@ fn find_live<'a>(
         entry.remove();
         expires.swap_remove(key);
         stats.expired_keys += 1;
+        crate::notify::emit(crate::notify::EXPIRED, "expired", dbi, key);
         return None;
     }
     Some(entry.into_mut())
@@ -1163,6 +1164,7 @@ impl Keyspace {
             }
             None => {
                 self.stats.keyspace_misses += 1;
+                crate::notify::emit(crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
         }
@@ -1257,6 +1259,7 @@ impl Keyspace {
                 if let Ttl::At(when) = ttl {
                     set_deadline(&mut d.expires, key, when);
                 }
+                crate::notify::emit(crate::notify::NEW, "new", db, key);
                 let e = Entry::new(key, val, matches!(ttl, Ttl::At(_)));
                 let at = d.table.insert_unique(h, e, |e| hasher.hash_one(e.key()));
                 if let Some(s) = &mut self.snap {
@@ -1287,6 +1290,7 @@ impl Keyspace {
             if let Some((_, _, when)) = d.expires.swap_remove_full(key) {
                 if now_ms > when {
                     self.stats.expired_keys += 1;
+                    crate::notify::emit(crate::notify::EXPIRED, "expired", db, key);
                     return None;
                 }
             }
@@ -1465,6 +1469,7 @@ impl Keyspace {
                     };
                     sampled += 1;
                     if now_ms > when {
+                        crate::notify::emit(crate::notify::EXPIRED, "expired", dbi, k.as_slice());
                         let h = self.hasher.hash_one(k.as_slice());
                         if let Ok(e) = d.table.find_entry(h, |e| e.key() == k.as_slice()) {
                             if let Some(s) = &mut self.snap {

@@ -31,6 +31,7 @@
 //! | MULTI/EXEC/WATCH: queueing, one-step single-shard transactions, multi-shard plans | `cmd/multi.rs` |
 //! | shard locks (ascending order) for multi-shard transactions and SAVE's cut | `tx.rs` |
 //! | pub/sub: per-core subscribers, mailboxes, output-buffer limit; the commands | `pubsub.rs`, `cmd/pubsub.rs` |
+//! | keyspace notifications (`notify-keyspace-events`): per-core event buffer, publishing | `notify.rs` |
 //! | SAVE/BGSAVE snapshots, manifest, start-up load | `persist/` |
 //! | RDB format (Redis 7.0, v10): records, strings, lists, LZF, CRC-64 | `rdb.rs` |
 //! | server-wide commands (SAVE, BGSAVE, SHUTDOWN, INFO, LASTSAVE) | `cmd/server.rs` |
@@ -51,6 +52,7 @@ pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod keyspace;
+pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;

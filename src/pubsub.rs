@@ -174,6 +174,15 @@ struct Registry {
     shard: HashMap<Vec<u8>, Subs, ahash::RandomState>,
 }
 
+/// Channel and pattern subscriptions on every core: keyspace notifications skip the cross-core
+/// publish while nobody could receive one.
+static SUBSCRIPTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether any client on any core has a channel or pattern subscription.
+pub fn anyone_subscribed() -> bool {
+    SUBSCRIPTIONS.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
 thread_local! {
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
 }
@@ -192,6 +201,9 @@ pub fn subscribe(sub: &Rc<Subscriber>, kind: Kind, name: &[u8]) -> bool {
         };
         list.push(sub.clone());
     });
+    if kind != Kind::Shard {
+        SUBSCRIPTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     true
 }
 
@@ -199,6 +211,9 @@ pub fn subscribe(sub: &Rc<Subscriber>, kind: Kind, name: &[u8]) -> bool {
 pub fn unsubscribe(sub: &Subscriber, kind: Kind, name: &[u8]) -> bool {
     if !sub.set(kind).borrow_mut().shift_remove(name) {
         return false;
+    }
+    if kind != Kind::Shard {
+        SUBSCRIPTIONS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();

@@ -408,6 +408,9 @@ fn spawn_active_expiry(core: &Rc<Core>) {
             let now = crate::shard::now_ms();
             let mut ks = core.ks.borrow_mut();
             ks.active_expire_cycle(now, budget);
+            if crate::notify::pending() {
+                crate::notify::flush(core.nshards);
+            }
             ticks += 1;
             // Give back table memory after mass deletions, about once a second.
             if ticks.is_multiple_of(hz as u64) {

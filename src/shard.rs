@@ -399,6 +399,10 @@ impl Core {
                 crate::blocking::serve_ready(ctx.ks, ctx.now_ms);
             }
         }));
+        drop(ks);
+        if crate::notify::pending() {
+            crate::notify::flush(self.nshards);
+        }
         if res.is_err() {
             out.buf.truncate(mark);
             out.error("ERR internal error");
@@ -579,6 +583,7 @@ impl Outbox {
 /// Never waits on another shard: it only runs commands and completes the sender's oneshot, so no
 /// cycle of full queues can form.
 pub fn spawn_forward_loops(core: &Rc<Core>, mut receivers: Receivers<Envelope>) {
+    crate::notify::init(core);
     for (_peer, rx) in receivers.streams() {
         let core = core.clone();
         glommio::spawn_local(critical("forward loop", async move {

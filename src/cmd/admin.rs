@@ -319,6 +319,10 @@ fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
     params.push(("rdbcompression", yes_no(st.compress)));
     params.push(("rdbchecksum", "yes".into()));
+    params.push((
+        "notify-keyspace-events",
+        crate::notify::format(crate::notify::flags()),
+    ));
     for t in crate::tunables::all() {
         params.push((t.name, t.get().to_string()));
         if let Some(alias) = t.alias {
@@ -332,6 +336,7 @@ fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
 enum Settable {
     Save(Vec<(i64, i64)>),
     Compression(bool),
+    Notify(u32),
     Tunable(&'static crate::tunables::Tunable, i64),
 }
 
@@ -390,6 +395,13 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
                     return;
                 }
             },
+            "notify-keyspace-events" => match crate::notify::parse(value) {
+                Some(f) => changes.push(Settable::Notify(f)),
+                None => {
+                    failed(name, crate::notify::INVALID, out);
+                    return;
+                }
+            },
             "rdbcompression" => match text.to_ascii_lowercase().as_str() {
                 "yes" => changes.push(Settable::Compression(true)),
                 "no" => changes.push(Settable::Compression(false)),
@@ -410,6 +422,7 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         match c {
             Settable::Save(p) => st.save_params = p,
             Settable::Compression(b) => st.compress = b,
+            Settable::Notify(f) => crate::notify::set_flags(f),
             Settable::Tunable(t, v) => t.set(v),
         }
     }
@@ -528,8 +541,9 @@ mod tests {
         );
         assert_eq!(c(&["CONFIG", "GET", "nonexistent"]), "*0\r\n");
         let all = c(&["CONFIG", "GET", "*"]);
-        // 18 fixed settings, save/rdbcompression/rdbchecksum, 9 tunables and 5 old aliases.
-        assert!(all.starts_with("*64\r\n"), "{all}");
+        // 15 fixed settings, save/rdbcompression/rdbchecksum/notify-keyspace-events, 12 tunables
+        // and 5 old aliases.
+        assert!(all.starts_with("*66\r\n"), "{all}");
         let db = c(&["CONFIG", "GET", "data*"]);
         assert_eq!(db, "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
         let mut s = Session {

@@ -14,6 +14,7 @@ use super::string::{ld, opt_is};
 use super::{arity_error, err, flags, parse_i64, CommandSpec, ShardCtx};
 use super::{parse_cursor, parse_scan_options, sample_distinct, scan_positions};
 use crate::keyspace::{Hash, SmallBytes, Ttl, Value};
+use crate::notify;
 use crate::resp::{Argv, Proto, Reply};
 
 const ERR_HASH_NOT_INT: &str = "ERR hash value is not an integer";
@@ -123,6 +124,7 @@ fn hset_generic(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply, name: &
     if r.is_ok() {
         // Redis counts every pair written, new or not.
         ctx.ks.add_dirty(pairs as u64);
+        ctx.notify(notify::HASH, "hset", argv.get(1));
     }
     match r {
         Err(WrongType) => out.error(err::WRONGTYPE),
@@ -146,6 +148,7 @@ fn hsetnx(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     });
     if let Ok(true) = r {
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::HASH, "hset", argv.get(1));
     }
     match r {
         Err(WrongType) => out.error(err::WRONGTYPE),
@@ -200,8 +203,12 @@ fn hdel(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
     let empty = h.is_empty();
     ctx.ks.add_dirty(deleted as u64);
+    if deleted > 0 {
+        ctx.notify(notify::HASH, "hdel", key);
+    }
     if empty {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     out.int(deleted);
 }
@@ -289,6 +296,7 @@ fn hincrby(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     });
     if let Ok(Ok(_)) = r {
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::HASH, "hincrby", argv.get(1));
     }
     match r {
         Err(WrongType) => out.error(err::WRONGTYPE),
@@ -321,6 +329,7 @@ fn hincrbyfloat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     });
     if let Ok(Ok(_)) = r {
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::HASH, "hincrbyfloat", argv.get(1));
     }
     match r {
         Err(WrongType) => out.error(err::WRONGTYPE),

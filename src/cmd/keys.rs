@@ -25,6 +25,7 @@ use super::{
     ShardCtx, ShardFn,
 };
 use crate::keyspace::{StrRef, Ttl, Value};
+use crate::notify;
 use crate::rdb;
 use crate::resp::{decode_frame, Argv, CmdBatch, Frame, Proto, Reply};
 use crate::shard::{shard_of, Core};
@@ -136,10 +137,13 @@ fn exists(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 /// UNLINK frees in the background in Redis; here values are dropped in place (a big value costs
 /// its free time on this shard).
 fn del(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    let n = argv
-        .tail(1)
-        .filter(|k| ctx.ks.remove(ctx.db, k, ctx.now_ms).is_some())
-        .count();
+    let mut n = 0;
+    for k in argv.tail(1) {
+        if ctx.ks.remove(ctx.db, k, ctx.now_ms).is_some() {
+            ctx.notify(notify::GENERIC, "del", k);
+            n += 1;
+        }
+    }
     ctx.ks.add_dirty(n as u64);
     out.int(n as i64);
 }
@@ -278,8 +282,10 @@ fn expire_generic(
     }
     if when <= now {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         ctx.ks.set_expire(db, key, when);
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     ctx.ks.add_dirty(1);
     out.int(1);
@@ -307,6 +313,9 @@ fn persist(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let key = argv.get(1);
     let done = ctx.ks.contains(ctx.db, key, ctx.now_ms) && ctx.ks.persist(ctx.db, key);
     ctx.ks.add_dirty(u64::from(done));
+    if done {
+        ctx.notify(notify::GENERIC, "persist", key);
+    }
     out.int(i64::from(done));
 }
 
@@ -698,11 +707,11 @@ async fn rename_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Repl
         Some(1) => out.ok(),
         Some(_) => {
             // RENAMENX lost a race with a writer of the destination: the source goes back.
-            put(src_owner, src, b"replace").await;
+            put(src_owner, src, b"back").await;
             out.int(0);
         }
         None => {
-            put(src_owner, src, b"replace").await;
+            put(src_owner, src, b"back").await;
             reply_failure(out, &stored);
         }
     }
@@ -737,9 +746,11 @@ fn rename_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let Some(v) = ctx.ks.remove(db, src, now) else {
         return out.error(err::NO_SUCH_KEY);
     };
+    ctx.notify(notify::GENERIC, "rename_from", src);
     ctx.ks
         .set(db, dst, v, deadline.map_or(Ttl::Clear, Ttl::At), now);
     ctx.ks.add_dirty(1);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         out.int(1)
     } else {
@@ -756,7 +767,11 @@ fn take_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
     let deadline = ctx.ks.expire_at(db, key).unwrap_or(-1);
     match ctx.ks.remove(db, key, now) {
-        Some(v) => reply_payload(out, &v, deadline),
+        Some(v) => {
+            // Only RENAME takes a key away (its cross-shard form).
+            ctx.notify(notify::GENERIC, "rename_from", key);
+            reply_payload(out, &v, deadline)
+        }
         None => out.null(),
     }
 }
@@ -791,11 +806,17 @@ fn put_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         Ok(v) => v,
         Err(e) => return out.error(e),
     };
-    if argv.get(2) == b"nx" && ctx.ks.contains(db, key, now) {
+    let mode = argv.get(2);
+    if mode.ends_with(b"nx") && ctx.ks.contains(db, key, now) {
         return out.int(0);
     }
     ctx.ks.set(db, key, v, ttl_of(deadline), now);
     ctx.ks.add_dirty(1);
+    match mode {
+        b"copy-nx" | b"copy-replace" => ctx.notify(notify::GENERIC, "copy_to", key),
+        b"nx" | b"replace" => ctx.notify(notify::GENERIC, "rename_to", key),
+        _ => {}
+    }
     out.int(1);
 }
 
@@ -859,7 +880,7 @@ async fn copy_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply)
         Some(None) => return out.int(0),
         None => return reply_failure(out, &r),
     };
-    let mode: &[u8] = if replace { b"replace" } else { b"nx" };
+    let mode: &[u8] = if replace { b"copy-replace" } else { b"copy-nx" };
     let deadline_arg = itoa::Buffer::new().format(deadline).as_bytes().to_vec();
     let put = CmdBatch::from_args([PUT_PART.as_bytes(), dst, mode, &deadline_arg, &payload]);
     let r = core.call(dst_owner, dst_db, Proto::Resp2, &put).await;
@@ -889,6 +910,7 @@ fn copy_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     ctx.ks
         .set(dst_db, dst, v, deadline.map_or(Ttl::Clear, Ttl::At), now);
     ctx.ks.add_dirty(1);
+    notify::emit(notify::GENERIC, "copy_to", dst_db, dst);
     out.int(1);
 }
 
@@ -913,9 +935,11 @@ fn move_(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let Some(v) = ctx.ks.remove(db, key, now) else {
         return out.int(0);
     };
+    ctx.notify(notify::GENERIC, "move_from", key);
     ctx.ks
         .set(dst_db, key, v, deadline.map_or(Ttl::Clear, Ttl::At), now);
     ctx.ks.add_dirty(1);
+    notify::emit(notify::GENERIC, "move_to", dst_db, key);
     out.int(1);
 }
 
@@ -1054,11 +1078,15 @@ fn restore(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
     if ttl != 0 && ttl <= now {
         ctx.ks.add_dirty(u64::from(deleted));
+        if deleted {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
         return out.ok();
     }
     let policy = if ttl != 0 { Ttl::At(ttl) } else { Ttl::Clear };
     ctx.ks.set(db, key, v, policy, now);
     ctx.ks.add_dirty(1);
+    ctx.notify(notify::GENERIC, "restore", key);
     out.ok();
 }
 
@@ -1569,6 +1597,7 @@ fn sort_store(ctx: &mut ShardCtx<'_>, dest: &[u8], items: &[Option<Vec<u8>>]) ->
     if items.is_empty() {
         if ctx.ks.remove(db, dest, now).is_some() {
             ctx.ks.add_dirty(1);
+            ctx.notify(notify::GENERIC, "del", dest);
         }
         return 0;
     }
@@ -1578,6 +1607,7 @@ fn sort_store(ctx: &mut ShardCtx<'_>, dest: &[u8], items: &[Option<Vec<u8>>]) ->
         .collect();
     ctx.ks.set(db, dest, Value::list(list), Ttl::Clear, now);
     ctx.ks.add_dirty(items.len() as u64);
+    ctx.notify(notify::LIST, "sortstore", dest);
     items.len() as i64
 }
 

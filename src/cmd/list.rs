@@ -18,6 +18,7 @@ use super::{
     ShardFn,
 };
 use crate::keyspace::{List, SmallBytes, Ttl, Value};
+use crate::notify;
 use crate::resp::{Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
 use std::future::Future;
@@ -94,7 +95,7 @@ pub fn register(t: &mut Vec<CommandSpec>) {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     Head,
     Tail,
 }
@@ -117,11 +118,13 @@ fn push_generic(
         l.len()
     };
     let key = argv.get(1);
+    let event = push_event(end);
     match ctx.ks.lookup_write(ctx.db, key, ctx.now_ms) {
         Some(v) => match v.as_list_mut() {
             Some(l) => {
                 out.int(push(l) as i64);
                 ctx.ks.add_dirty((argv.len() - 2) as u64);
+                ctx.notify(notify::LIST, event, key);
             }
             None => out.error(err::WRONGTYPE),
         },
@@ -132,6 +135,7 @@ fn push_generic(
             ctx.ks
                 .set(ctx.db, key, Value::list(l), Ttl::Clear, ctx.now_ms);
             ctx.ks.add_dirty(n as u64);
+            ctx.notify(notify::LIST, event, key);
             out.int(n as i64);
         }
     }
@@ -215,8 +219,12 @@ fn pop_generic(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply, end: End
     };
     let empty = l.is_empty();
     ctx.ks.add_dirty(popped as u64);
+    if popped > 0 {
+        ctx.notify(notify::LIST, pop_event(end), key);
+    }
     if empty {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -318,6 +326,7 @@ fn lset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             *e = SmallBytes::new(argv.get(3));
             out.ok();
             ctx.ks.add_dirty(1);
+            ctx.notify(notify::LIST, "lset", argv.get(1));
         }
         None => out.error(err::OUT_OF_RANGE),
     }
@@ -365,8 +374,12 @@ fn lrem(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     });
     let empty = l.is_empty();
     ctx.ks.add_dirty(removed as u64);
-    if empty {
-        ctx.ks.remove(db, key, now);
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", key);
+        if empty {
+            ctx.ks.remove(db, key, now);
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     out.int(removed as i64);
 }
@@ -395,8 +408,11 @@ fn ltrim(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
     let (removed, empty) = (before - l.len(), l.is_empty());
     ctx.ks.add_dirty(removed as u64);
+    // As Redis: announced even when nothing was trimmed.
+    ctx.notify(notify::LIST, "ltrim", key);
     if empty {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     out.ok();
 }
@@ -416,6 +432,22 @@ fn end_name(end: End) -> &'static [u8] {
     match end {
         End::Head => b"left",
         End::Tail => b"right",
+    }
+}
+
+/// The event a push at `end` announces.
+pub(crate) fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The event a pop from `end` announces.
+pub(crate) fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
     }
 }
 
@@ -456,6 +488,7 @@ fn linsert(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     l.insert(i + usize::from(after), SmallBytes::new(elem));
     let len = l.len();
     ctx.ks.add_dirty(1);
+    ctx.notify(notify::LIST, "linsert", argv.get(1));
     out.int(len as i64);
 }
 
@@ -575,8 +608,13 @@ fn pop_one(ctx: &mut ShardCtx<'_>, key: &[u8], end: End) -> Result<Option<SmallB
     };
     let l = v.as_list_mut().ok_or(())?;
     let e = pop_end(l, end);
-    if l.is_empty() {
+    let empty = l.is_empty();
+    if e.is_some() {
+        ctx.notify(notify::LIST, pop_event(end), key);
+    }
+    if empty {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     Ok(e)
 }
@@ -589,12 +627,15 @@ fn push_one(ctx: &mut ShardCtx<'_>, key: &[u8], end: End, e: SmallBytes) -> Resu
         Some(v) => {
             let l = v.as_list_mut().ok_or(())?;
             push_end(l, end, e);
-            Ok(l.len())
+            let n = l.len();
+            ctx.notify(notify::LIST, push_event(end), key);
+            Ok(n)
         }
         None => {
             let mut l = List::with_capacity(1);
             l.push_back(e);
             ctx.ks.set(db, key, Value::list(l), Ttl::Clear, now);
+            ctx.notify(notify::LIST, push_event(end), key);
             Ok(1)
         }
     }
@@ -628,6 +669,9 @@ fn move_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         out.bulk(&e);
         push_end(l, to, e);
         ctx.ks.add_dirty(1);
+        // Redis announces the push before the pop.
+        ctx.notify(notify::LIST, push_event(to), src);
+        ctx.notify(notify::LIST, pop_event(from), src);
         return;
     }
     if kind_of(ctx, dst) == Kind::Other {
@@ -705,8 +749,10 @@ fn mpop_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         }
         let empty = l.is_empty();
         ctx.ks.add_dirty(k as u64);
+        ctx.notify(notify::LIST, pop_event(end), key);
         if empty {
             ctx.ks.remove(db, key, now);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         return;
     }

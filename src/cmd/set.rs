@@ -23,6 +23,7 @@ use super::{
 };
 use super::{parse_cursor, parse_scan_options, sample_distinct, scan_positions};
 use crate::keyspace::{Set, SmallBytes, Ttl, Value};
+use crate::notify;
 use crate::resp::{Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
 use crate::tx::join_all;
@@ -129,7 +130,7 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     t.push(internal(DIFF, -2, READONLY, diff_part));
     t.push(internal(INTERCARD, -3, READONLY, intercard_part));
     t.push(internal(STORE, -4, WRITE | DENYOOM, store_part));
-    t.push(internal(REPLACE, -2, WRITE | DENYOOM, replace_part));
+    t.push(internal(REPLACE, -3, WRITE | DENYOOM, replace_part));
     t.push(internal(SMOVE, 4, WRITE | FAST, smove_part));
     t.push(internal(KIND, 2, READONLY | FAST, kind_part));
 }
@@ -238,18 +239,22 @@ fn replace_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 fn sadd_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
     let add = |s: &mut Set| argv.tail(2).filter(|m| add_member(s, m)).count() as i64;
-    match ctx.ks.lookup_write(db, key, now) {
+    let added = match ctx.ks.lookup_write(db, key, now) {
         Some(slot) => match slot.as_set_mut() {
-            Some(s) => out.int(add(s)),
-            None => out.error(err::WRONGTYPE),
+            Some(s) => add(s),
+            None => return out.error(err::WRONGTYPE),
         },
         None => {
             let mut s = new_set(argv.len() - 2);
             let n = add(&mut s);
             ctx.ks.set(db, key, Value::set(s), Ttl::Clear, now);
-            out.int(n);
+            n
         }
+    };
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", key);
     }
+    out.int(added);
 }
 
 fn srem_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
@@ -269,8 +274,13 @@ fn srem_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             }
         }
     }
-    if s.is_empty() {
-        ctx.ks.remove(db, key, now);
+    let empty = s.is_empty();
+    if removed > 0 {
+        ctx.notify(notify::SET, "srem", key);
+        if empty {
+            ctx.ks.remove(db, key, now);
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     out.int(removed);
 }
@@ -344,6 +354,10 @@ fn spop_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     };
     let mut rng = fastrand::Rng::new();
     let len = s.len();
+    if len > 0 && count != Some(0) {
+        // Redis announces the pop before the members go (and "del" after, when emptied).
+        notify::emit(notify::SET, "spop", db, key);
+    }
     let emptied = match count {
         None if len == 0 => {
             out.null();
@@ -378,6 +392,7 @@ fn spop_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     };
     if emptied {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -508,6 +523,15 @@ impl Op {
             .find(|op| op.name().as_bytes() == s)
     }
 
+    /// The keyspace event of the STORE form.
+    fn store_event(self) -> &'static str {
+        match self {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        }
+    }
+
     /// The internal command computing this operation over one shard's keys.
     fn part_cmd(self) -> &'static str {
         match self {
@@ -630,13 +654,16 @@ fn intercard_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 
 /// Stores `s` at `dest` whatever it held (its TTL cleared), or deletes `dest` when `s` is empty;
 /// replies the size, as the *STORE commands do.
-fn store_set(ctx: &mut ShardCtx<'_>, dest: &[u8], s: Set, out: &mut Reply) {
+fn store_set(ctx: &mut ShardCtx<'_>, op: Op, dest: &[u8], s: Set, out: &mut Reply) {
     let n = s.len();
     if n == 0 {
-        ctx.ks.remove(ctx.db, dest, ctx.now_ms);
+        if ctx.ks.remove(ctx.db, dest, ctx.now_ms).is_some() {
+            ctx.notify(notify::GENERIC, "del", dest);
+        }
     } else {
         ctx.ks
             .set(ctx.db, dest, Value::set(s), Ttl::Clear, ctx.now_ms);
+        ctx.notify(notify::SET, op.store_event(), dest);
     }
     out.int(n as i64);
 }
@@ -648,16 +675,20 @@ fn store_part_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let keys: Vec<&[u8]> = argv.tail(3).collect();
     match compute(ctx, op, &keys) {
         Err(WrongType) => out.error(err::WRONGTYPE),
-        Ok(s) => store_set(ctx, argv.get(2), s, out),
+        Ok(s) => store_set(ctx, op, argv.get(2), s, out),
     }
 }
 
+/// `__sset-replace op dest member…`: a *STORE computed across shards, stored.
 fn replace_part_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    let mut s = new_set(argv.len().saturating_sub(2));
-    for m in argv.tail(2) {
+    let Some(op) = Op::parse(argv.get(1)) else {
+        return out.error(err::SYNTAX);
+    };
+    let mut s = new_set(argv.len().saturating_sub(3));
+    for m in argv.tail(3) {
         add_member(&mut s, m);
     }
-    store_set(ctx, argv.get(1), s, out);
+    store_set(ctx, op, argv.get(2), s, out);
 }
 
 /// SMOVE with both keys on this shard: Redis's checks in Redis's order (a missing source is 0
@@ -689,8 +720,11 @@ fn smove_part_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     if !remove_member(s, member) {
         return out.int(0);
     }
-    if s.is_empty() {
+    let empty = s.is_empty();
+    ctx.notify(notify::SET, "srem", src);
+    if empty {
         ctx.ks.remove(db, src, now);
+        ctx.notify(notify::GENERIC, "del", src);
     }
     let in_dst = ctx
         .ks
@@ -714,6 +748,7 @@ fn smove_part_inner(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             ctx.ks.set(db, dst, Value::set(d), Ttl::Clear, now);
         }
     }
+    ctx.notify(notify::SET, "sadd", dst);
     out.int(1);
 }
 
@@ -966,7 +1001,7 @@ async fn gathered(
         Want::Card(limit) => out.int(capped(result.len(), limit)),
         Want::Store(dest) => {
             let b = CmdBatch::from_args(
-                [REPLACE.as_bytes(), dest]
+                [REPLACE.as_bytes(), op.name().as_bytes(), dest]
                     .into_iter()
                     .chain(result.iter().copied()),
             );

@@ -16,6 +16,7 @@ use super::{
     ShardCtx, ShardFn,
 };
 use crate::keyspace::{StrRef, Ttl, Value};
+use crate::notify;
 use crate::resp::{Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
 use std::future::Future;
@@ -293,6 +294,10 @@ fn set_generic(
     };
     ctx.ks.set(ctx.db, key, Value::string(val), ttl, ctx.now_ms);
     ctx.ks.add_dirty(1);
+    ctx.notify(notify::STRING, "set", key);
+    if deadline.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     if f & GET == 0 {
         ok_reply(out);
     }
@@ -393,14 +398,19 @@ fn getex(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         Some(d) if f & (EXAT | PXAT) != 0 && d <= now => {
             ctx.ks.remove(db, key, now);
             ctx.ks.add_dirty(1);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         Some(d) => {
             ctx.ks.set_expire(db, key, d);
             ctx.ks.add_dirty(1);
+            ctx.notify(notify::GENERIC, "expire", key);
         }
         None if f & PERSIST != 0 => {
             let done = ctx.ks.persist(db, key);
             ctx.ks.add_dirty(u64::from(done));
+            if done {
+                ctx.notify(notify::GENERIC, "persist", key);
+            }
         }
         None => {}
     }
@@ -411,6 +421,7 @@ fn getdel(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         && ctx.ks.remove(ctx.db, argv.get(1), ctx.now_ms).is_some()
     {
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::GENERIC, "del", argv.get(1));
     }
 }
 
@@ -419,6 +430,7 @@ fn getset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         let v = Value::string(argv.get(2));
         ctx.ks.set(ctx.db, argv.get(1), v, Ttl::Clear, ctx.now_ms);
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::STRING, "set", argv.get(1));
     }
 }
 
@@ -446,6 +458,7 @@ fn mset(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     for j in (1..argv.len()).step_by(2) {
         let v = Value::string(argv.get(j + 1));
         ctx.ks.set(ctx.db, argv.get(j), v, Ttl::Clear, ctx.now_ms);
+        ctx.notify(notify::STRING, "set", argv.get(j));
     }
     ctx.ks.add_dirty((argv.len() / 2) as u64);
     out.ok();
@@ -461,25 +474,33 @@ fn too_long(size: usize, append: usize) -> bool {
 fn counting_one(
     ctx: &mut ShardCtx<'_>,
     out: &mut Reply,
+    event: (&'static str, &[u8]),
     f: impl FnOnce(&mut ShardCtx<'_>, &mut Reply),
 ) {
     let mark = out.buf.len();
     f(ctx, out);
     if out.buf.get(mark) != Some(&b'-') {
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::STRING, event.0, event.1);
     }
 }
 
 fn append(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    counting_one(ctx, out, |ctx, out| append_inner(ctx, argv, out))
+    counting_one(ctx, out, ("append", argv.get(1)), |ctx, out| {
+        append_inner(ctx, argv, out)
+    })
 }
 
 fn incr_decr(ctx: &mut ShardCtx<'_>, key: &[u8], by: i64, out: &mut Reply) {
-    counting_one(ctx, out, |ctx, out| incr_decr_inner(ctx, key, by, out))
+    counting_one(ctx, out, ("incrby", key), |ctx, out| {
+        incr_decr_inner(ctx, key, by, out)
+    })
 }
 
 fn incrbyfloat(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    counting_one(ctx, out, |ctx, out| incrbyfloat_inner(ctx, argv, out))
+    counting_one(ctx, out, ("incrbyfloat", argv.get(1)), |ctx, out| {
+        incrbyfloat_inner(ctx, argv, out)
+    })
 }
 
 /// SETRANGE changes something only with a non-empty value.
@@ -487,7 +508,9 @@ fn setrange(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     if argv.get(3).is_empty() {
         setrange_inner(ctx, argv, out)
     } else {
-        counting_one(ctx, out, |ctx, out| setrange_inner(ctx, argv, out))
+        counting_one(ctx, out, ("setrange", argv.get(1)), |ctx, out| {
+            setrange_inner(ctx, argv, out)
+        })
     }
 }
 
@@ -747,6 +770,7 @@ fn setbit(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             }
             ctx.ks.set(db, key, v, Ttl::Clear, now);
             ctx.ks.add_dirty(1);
+            ctx.notify(notify::STRING, "setbit", key);
             out.int(0);
         }
         Some(v) => {
@@ -761,6 +785,8 @@ fn setbit(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
                 }
                 ctx.ks.add_dirty(1);
             }
+            // Redis announces SETBIT even when the bit already had that value.
+            ctx.notify(notify::STRING, "setbit", key);
             out.int(i64::from(was));
         }
     }
@@ -933,6 +959,7 @@ fn msetnx_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     for j in (1..argv.len()).step_by(2) {
         let v = Value::string(argv.get(j + 1));
         ctx.ks.set(db, argv.get(j), v, Ttl::Clear, now);
+        ctx.notify(notify::STRING, "set", argv.get(j));
     }
     ctx.ks.add_dirty((argv.len() / 2) as u64);
     out.int(1);

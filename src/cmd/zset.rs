@@ -23,6 +23,7 @@ use super::{
 };
 use super::{parse_cursor, parse_scan_options, sample_distinct, scan_positions};
 use crate::keyspace::{Set, SmallBytes, Ttl, Value, Zset};
+use crate::notify;
 use crate::rdb::{ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
 use crate::resp::{format_double, Argv, CmdBatch, Proto, Reply};
 use crate::shard::{shard_of, Core};
@@ -157,7 +158,7 @@ pub fn register(t: &mut Vec<CommandSpec>) {
     t.push(internal(ALGEBRA, -3, WRITE | DENYOOM, algebra_part));
     t.push(internal(DUMP, -2, READONLY, dump_part));
     t.push(internal(CHECK, -2, READONLY, check_part));
-    t.push(internal(REPLACE, -2, WRITE | DENYOOM, replace_part));
+    t.push(internal(REPLACE, -3, WRITE | DENYOOM, replace_part));
     t.push(internal(RANGESTORE, -5, WRITE | DENYOOM, rangestore_part));
     t.push(internal(RANGEDUMP, -4, READONLY, rangedump_part));
     t.push(internal(MPOP, -4, WRITE, mpop_part));
@@ -729,14 +730,16 @@ fn build_zset<M: std::borrow::Borrow<[u8]>>(pairs: &[(M, f64)]) -> Zset {
 
 /// Stores `z` at `dest` whatever it held (its TTL cleared), or deletes `dest` when `z` is empty;
 /// replies the size. One change either way (none when nothing was deleted), as Redis counts.
-fn store_zset(ctx: &mut ShardCtx<'_>, dest: &[u8], z: Zset, out: &mut Reply) {
+fn store_zset(ctx: &mut ShardCtx<'_>, event: &'static str, dest: &[u8], z: Zset, out: &mut Reply) {
     let n = z.len();
     if n > 0 {
         ctx.ks
             .set(ctx.db, dest, Value::zset(z), Ttl::Clear, ctx.now_ms);
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::ZSET, event, dest);
     } else if ctx.ks.remove(ctx.db, dest, ctx.now_ms).is_some() {
         ctx.ks.add_dirty(1);
+        ctx.notify(notify::GENERIC, "del", dest);
     }
     out.int(n as i64);
 }
@@ -893,6 +896,9 @@ fn zadd_generic(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply, zincrby
         return out.error(ERR_NAN);
     }
     ctx.ks.add_dirty(added + updated);
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+    }
     if f.incr {
         if processed > 0 {
             out.double(last);
@@ -919,8 +925,13 @@ fn zrem(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             break;
         }
     }
-    if z.is_empty() {
-        ctx.ks.remove(db, key, now);
+    let empty = z.is_empty();
+    if deleted > 0 {
+        ctx.notify(notify::ZSET, "zrem", key);
+        if empty {
+            ctx.ks.remove(db, key, now);
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     ctx.ks.add_dirty(deleted);
     out.int(deleted as i64);
@@ -1067,7 +1078,7 @@ fn range_generic(
                     build_zset(&pairs)
                 }
             };
-            store_zset(ctx, dest, built, out);
+            store_zset(ctx, "zrangestore", dest, built, out);
         }
     }
 }
@@ -1170,8 +1181,18 @@ fn zremrange(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply, rt: RangeT
     } else {
         0
     };
-    if z.is_empty() {
-        ctx.ks.remove(db, key, now);
+    let empty = z.is_empty();
+    if deleted > 0 {
+        let event = match rt {
+            RangeType::Score => "zremrangebyscore",
+            RangeType::Lex => "zremrangebylex",
+            _ => "zremrangebyrank",
+        };
+        ctx.notify(notify::ZSET, event, key);
+        if empty {
+            ctx.ks.remove(db, key, now);
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     ctx.ks.add_dirty(deleted as u64);
     out.int(deleted as i64);
@@ -1273,8 +1294,12 @@ fn zpop_generic(
     z.remove_rank_range(start, start + n);
     let empty = z.is_empty();
     ctx.ks.add_dirty(n as u64);
+    if n > 0 {
+        ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    }
     if empty {
         ctx.ks.remove(db, key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -1877,7 +1902,7 @@ fn algebra_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     match dest {
         Some(dest) => {
             let pairs: Vec<(SmallBytes, f64)> = acc.into_iter().collect();
-            store_zset(ctx, dest, build_zset(&pairs), out);
+            store_zset(ctx, c.name, dest, build_zset(&pairs), out);
         }
         None => reply_acc(out, acc, c, &o),
     }
@@ -1925,20 +1950,25 @@ fn check_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     out.int(0)
 }
 
-/// `__zset-replace dest (member score8)…`.
+/// `__zset-replace command dest (member score8)…`: a *STORE computed across shards, stored
+/// (`command` names its keyspace event).
 fn replace_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
-    let rest = argv.len() - 2;
+    let rest = argv.len() - 3;
     if !rest.is_multiple_of(2) {
         return out.error(ERR_BAD_PART);
     }
+    let event = match ALG_CMDS.iter().find(|c| c.name.as_bytes() == argv.get(1)) {
+        Some(c) => c.name,
+        None => "zrangestore",
+    };
     let mut pairs = Vec::with_capacity(rest / 2);
     for i in 0..rest / 2 {
-        match score_of(argv.get(3 + 2 * i)) {
-            Some(s) => pairs.push((argv.get(2 + 2 * i), s)),
+        match score_of(argv.get(4 + 2 * i)) {
+            Some(s) => pairs.push((argv.get(3 + 2 * i), s)),
             None => return out.error(ERR_BAD_PART),
         }
     }
-    store_zset(ctx, argv.get(1), build_zset(&pairs), out);
+    store_zset(ctx, event, argv.get(2), build_zset(&pairs), out);
 }
 
 /// A dumped score (8 little-endian bytes, never NaN).
@@ -2086,9 +2116,14 @@ fn batch<'x>(name: &'x str, args: impl IntoIterator<Item = &'x [u8]>) -> CmdBatc
 }
 
 /// The `__zset-replace` command storing `pairs` at `dest`.
-fn replace_batch<M: std::borrow::Borrow<[u8]>>(dest: &[u8], pairs: &[(M, f64)]) -> CmdBatch {
+fn replace_batch<M: std::borrow::Borrow<[u8]>>(
+    command: &str,
+    dest: &[u8],
+    pairs: &[(M, f64)],
+) -> CmdBatch {
     let mut b = CmdBatch::new();
     b.push_arg(REPLACE.as_bytes());
+    b.push_arg(command.as_bytes());
     b.push_arg(dest);
     for (m, s) in pairs {
         b.push_arg(m.borrow());
@@ -2174,7 +2209,7 @@ async fn algebra_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Rep
     match dest {
         Some(dest) => {
             let pairs: Vec<(SmallBytes, f64)> = acc.into_iter().collect();
-            let b = replace_batch(dest, &pairs);
+            let b = replace_batch(c.name, dest, &pairs);
             drop(pairs);
             let reply = core.call(shard_of(dest, nsh), db, out.proto, &b).await;
             out.raw(&reply);
@@ -2200,7 +2235,7 @@ async fn zrangestore_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut
     let Some(pairs) = parse_pairs(&dump) else {
         return reply_failure(out, &dump);
     };
-    let b = replace_batch(dst, &pairs);
+    let b = replace_batch("zrangestore", dst, &pairs);
     let reply = core.call(dst_owner, db, out.proto, &b).await;
     out.raw(&reply);
 }
