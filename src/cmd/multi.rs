@@ -14,6 +14,13 @@
 //!   (concurrently: commands on different shards touch different keys), merge split commands'
 //!   parts, release. Commands that gather from several shards themselves (`Handler::Async`:
 //!   SMOVE, RENAME, SUNIONSTORE… across shards) run in their turn with every shard locked.
+//! - **Several shards, grouped** (no WATCH, no `Handler::Async` command: the common pipeline
+//!   case): the multi-shard transactions a core's clients EXEC in one loop turn are committed
+//!   together ([`group_run`]): one lock round over the union of their shards, then one step per
+//!   shard carrying every transaction's share in arrival order. Every shard runs the shares in
+//!   the same order and nothing else runs there meanwhile, so the outcome is that of running the
+//!   transactions one after another in that order: each stays atomic and isolated, and the lock
+//!   and step round trips are paid once per group instead of once per transaction.
 //!
 //! Connection-level commands in the queue (PING, ECHO, SELECT, CLIENT…) run after the data steps,
 //! in queue order; server-wide ones (INFO, BGSAVE) run after the locks are released. SELECT is
@@ -582,6 +589,8 @@ async fn exec_async(core: &Rc<Core>, s: &mut Session, out: &mut Reply) {
                 Err(reply) => return out.raw(&reply),
             }
         }
+    } else if !plan.has_async && watch.is_none() {
+        replies = group_run(core, &plan).await;
     } else {
         let all: Vec<usize> = (0..core.nshards).collect();
         let locks = Locks::acquire(core, if plan.has_async { &all } else { &involved }).await;
@@ -696,6 +705,128 @@ async fn one_shard(
         body = &body[len..];
     }
     Ok(out)
+}
+
+/// One transaction waiting for its core's group commit: its steps per shard, and where its
+/// replies go.
+struct Pending {
+    /// (shard, commands, their metadata), shards ascending.
+    steps: Vec<(usize, CmdBatch, Vec<crate::shard::SubMeta>)>,
+    done: futures_channel::oneshot::Sender<Vec<Vec<Vec<u8>>>>,
+}
+
+#[derive(Default)]
+struct Group {
+    pending: Vec<Pending>,
+    /// A leader task is committing groups on this core.
+    leader: bool,
+}
+
+thread_local! {
+    /// Per core (one executor per thread): the transactions waiting for the next group commit.
+    static GROUP: std::cell::RefCell<Group> = std::cell::RefCell::new(Group::default());
+}
+
+/// Runs a multi-shard transaction without WATCH or `Handler::Async` commands as part of this
+/// core's next group commit; returns its replies per shard, in step order (as [`flush`]).
+async fn group_run(core: &Rc<Core>, plan: &Plan) -> Vec<Vec<Vec<u8>>> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let steps = plan
+        .shards
+        .iter()
+        .map(|&sh| (sh, plan.steps[sh].clone(), plan.step_meta[sh].clone()))
+        .collect();
+    let spawn = GROUP.with(|g| {
+        let mut g = g.borrow_mut();
+        g.pending.push(Pending { steps, done: tx });
+        !std::mem::replace(&mut g.leader, true)
+    });
+    if spawn {
+        let core = core.clone();
+        glommio::spawn_local(crate::shard::critical(
+            "transaction group commit",
+            async move {
+                // glommio polls a new task at once: yield, so every EXEC of this turn joins.
+                futures_lite::future::yield_now().await;
+                commit_groups(&core).await;
+            },
+        ))
+        .detach();
+    }
+    let n = core.nshards;
+    rx.await
+        .unwrap_or_else(|_| (0..n).map(|_| Vec::new()).collect())
+}
+
+/// The leader: commits the waiting transactions, group after group, until none is left.
+async fn commit_groups(core: &Rc<Core>) {
+    loop {
+        let group = GROUP.with(|g| {
+            let mut g = g.borrow_mut();
+            let p = std::mem::take(&mut g.pending);
+            if p.is_empty() {
+                g.leader = false;
+            }
+            p
+        });
+        if group.is_empty() {
+            return;
+        }
+        let n = core.nshards;
+        let mut shards: Vec<usize> = group
+            .iter()
+            .flat_map(|p| p.steps.iter().map(|(sh, _, _)| *sh))
+            .collect();
+        shards.sort_unstable();
+        shards.dedup();
+        // Per shard: every transaction's share, in arrival order, and where each one starts.
+        let mut batches: Vec<(CmdBatch, Vec<crate::shard::SubMeta>)> =
+            (0..n).map(|_| Default::default()).collect();
+        let mut starts: Vec<Vec<(usize, usize, usize)>> = Vec::with_capacity(group.len());
+        for p in &group {
+            let mut mine = Vec::with_capacity(p.steps.len());
+            for (sh, cmds, meta) in &p.steps {
+                let (b, m) = &mut batches[*sh];
+                mine.push((*sh, m.len(), meta.len()));
+                for a in cmds.iter() {
+                    b.push_argv(a);
+                }
+                m.extend_from_slice(meta);
+            }
+            starts.push(mine);
+        }
+        let locks = Locks::acquire(core, &shards).await;
+        let runs = shards
+            .iter()
+            .map(|&sh| {
+                let (b, m) = std::mem::take(&mut batches[sh]);
+                tx::run_on(core, sh, b, m)
+            })
+            .collect();
+        let done = tx::join_all(runs).await;
+        drop(locks);
+        let mut by_shard: Vec<Option<crate::shard::ReplyBatch>> = (0..n).map(|_| None).collect();
+        for (sh, rb) in shards.iter().zip(done) {
+            by_shard[*sh] = Some(rb);
+        }
+        for (p, mine) in group.into_iter().zip(starts) {
+            let mut replies: Vec<Vec<Vec<u8>>> = (0..n).map(|_| Vec::new()).collect();
+            for (sh, from, len) in mine {
+                if let Some(rb) = &by_shard[sh] {
+                    replies[sh] = (from..from + len)
+                        .map(|i| {
+                            if i < rb.ends.len() {
+                                rb.get(i).to_vec()
+                            } else {
+                                crate::shard::SHARD_GONE.to_vec()
+                            }
+                        })
+                        .collect();
+                }
+            }
+            let _ = p.done.send(replies);
+        }
+    }
 }
 
 /// Asks every shard holding watched keys whether EXEC must fail (the caller holds their locks).
