@@ -365,6 +365,22 @@ fn getkeys() {
         c.cmd(&["COMMAND", "GETKEYS", "blpop", "a", "b", "0"]),
         bulks(&["a", "b"])
     );
+    // SORT: the sorted key and the last STORE's destination; BY/GET/LIMIT arguments skipped.
+    assert_eq!(
+        c.cmd(&[
+            "COMMAND", "GETKEYS", "sort", "src", "BY", "store", "LIMIT", "0", "1", "GET", "#",
+            "STORE", "d1", "STORE", "d2"
+        ]),
+        bulks(&["src", "d2"])
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "sort", "src", "ALPHA", "STORE"]),
+        bulks(&["src"])
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "sort_ro", "src", "BY", "x"]),
+        bulks(&["src"])
+    );
     assert_eq!(
         c.cmd(&[
             "COMMAND",

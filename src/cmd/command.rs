@@ -566,6 +566,10 @@ fn getkeys(argv: Argv<'_>, out: &mut Reply, with_flags: bool) {
 /// The key positions (in `args`, the command name at 0) and their key-spec flags: Redis's
 /// `getKeysFromCommandWithSpecs`. Empty when the arguments do not name keys properly.
 fn keys_of(e: &Entry, args: &[&[u8]]) -> Vec<(usize, u16)> {
+    // Redis's SORT specs include 'unknown' ones, so it always ends up in its callback.
+    if let Some(GetKeys::Sort) = e.doc.getkeys {
+        return sort_keys(args);
+    }
     let specs = e.doc.key_specs;
     let has_keyspec = specs.iter().any(|k| k.flags & kf::NOT_KEY == 0);
     let has_varflags = specs.iter().any(|k| k.flags & kf::VARIABLE_FLAGS != 0);
@@ -576,6 +580,7 @@ fn keys_of(e: &Entry, args: &[&[u8]]) -> Vec<(usize, u16)> {
     }
     match e.doc.getkeys {
         Some(GetKeys::Set) => set_keys(args),
+        Some(GetKeys::Sort) => sort_keys(args),
         Some(GetKeys::Numkeys {
             store,
             count,
@@ -675,6 +680,26 @@ fn set_keys(args: &[&[u8]]) -> Vec<(usize, u16)> {
         kf::OW | kf::UPDATE
     };
     vec![(1, fl)]
+}
+
+/// Redis's `sortGetKeys`: the sorted key, and the last STORE's destination.
+fn sort_keys(args: &[&[u8]]) -> Vec<(usize, u16)> {
+    let mut keys = vec![(1, kf::RO | kf::ACCESS)];
+    let mut store = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = args[i];
+        if opt_is(a, "limit") {
+            i += 2;
+        } else if opt_is(a, "get") || opt_is(a, "by") {
+            i += 1;
+        } else if opt_is(a, "store") && i + 1 < args.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    keys.extend(store.map(|s| (s, kf::OW | kf::UPDATE)));
+    keys
 }
 
 /// Redis's `genericGetKeys`: `atoi` of the count, the keys, then the destination; no flags.

@@ -264,6 +264,9 @@ impl Arg {
 pub enum GetKeys {
     /// SET: the key at 1, read and written with GET, else only overwritten.
     Set,
+    /// SORT: the key at 1, then the destination of the last STORE (skipping LIMIT's, BY's and
+    /// GET's arguments). Redis's `sortGetKeys`, which its 'unknown' key specs defer to.
+    Sort,
     /// A key count at `count`, that many keys from `first` every `step`, then the destination
     /// at `store` (0: none). Redis's `genericGetKeys`.
     Numkeys {
@@ -1707,9 +1710,10 @@ pub static DOCS: &[Doc] = &[
     .acl(&["set", "sortedset", "list", "slow", "dangerous"])
     .keys(&[
         KeySpec::range(RO | ACCESS, 1, 0, 1, 0).notes(
-            "Only the sorted key: Redis describes the BY/GET and STORE keys with 'unknown' key specs, which this table does not model.",
+            "Only the sorted key: Redis describes the BY/GET and STORE keys with 'unknown' key specs, which this table does not model (COMMAND GETKEYS finds STORE's key as Redis's sortGetKeys does).",
         ),
     ])
+    .getkeys(GetKeys::Sort)
     .args(&[
         Arg::key("key", 0),
         Arg::pattern("pattern").tok("BY").opt(),
