@@ -63,3 +63,6 @@ pub mod shard;
 pub mod tunables;
 pub mod tx;
 pub mod zset;
+
+#[cfg(test)]
+mod model_test;

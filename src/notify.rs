@@ -120,11 +120,13 @@ struct Event {
     key: Box<[u8]>,
 }
 
+/// (channel, message) pairs for the other cores, and whether a task will send them.
+type Remote = (Vec<(Vec<u8>, Vec<u8>)>, bool);
+
 thread_local! {
     static PENDING: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
     static ANY: Cell<bool> = const { Cell::new(false) };
-    /// (channel, message) pairs for the other cores, and whether a task will send them.
-    static REMOTE: RefCell<(Vec<(Vec<u8>, Vec<u8>)>, bool)> = const { RefCell::new((Vec::new(), false)) };
+    static REMOTE: RefCell<Remote> = const { RefCell::new((Vec::new(), false)) };
     static CORE: RefCell<Weak<Core>> = const { RefCell::new(Weak::new()) };
 }
 
