@@ -30,6 +30,8 @@ pub mod flag {
     pub const BLOCKED: u8 = 1 << 2;
     /// Held by CLIENT PAUSE ('b', as Redis's postponed clients).
     pub const PAUSED: u8 = 1 << 3;
+    /// Subscribed to channels, patterns or shard channels ('P'); no idle timeout.
+    pub const PUBSUB: u8 = 1 << 4;
 }
 
 /// How many bytes of a command's name (and of its subcommand) the per-batch note keeps; longer
@@ -143,6 +145,9 @@ pub struct Client {
     pub unblock: Flag,
     /// CLIENT UNBLOCK … ERROR (else the waiter replies as on a timeout).
     pub unblock_error: Cell<bool>,
+    /// While a write over the soft output-buffer limit is pending: when the client cron closes
+    /// the client if the write has not finished (unix ms; 0 = none).
+    pub soft_deadline_ms: Cell<i64>,
 }
 
 impl Client {
@@ -181,6 +186,9 @@ impl Client {
     /// Appends Redis 7.0's CLIENT LIST line (with 7.2's lib-name/lib-ver), without the newline.
     pub fn info_line(&self, now_ms: i64, s: &mut String) {
         let mut fl = String::new();
+        if self.has_flag(flag::PUBSUB) {
+            fl.push('P');
+        }
         if self.has_flag(flag::BLOCKED | flag::PAUSED) {
             fl.push('b');
         }
@@ -364,6 +372,49 @@ pub fn answer(core: &Core, q: Query) -> Answer {
     }
 }
 
+/// How often each core looks for idle clients and stuck writes (Redis's timeout check has one
+/// second resolution too).
+const CRON_PERIOD: Duration = Duration::from_millis(250);
+
+/// Per core: closes clients idle longer than `timeout` (read at each pass, so CONFIG SET applies
+/// to existing clients) and clients whose write over the soft output-buffer limit outlasted its
+/// seconds. Like Redis's `clientsCronHandleTimeout`, blocked (and paused) clients and pub/sub
+/// subscribers never time out.
+pub fn spawn_cron(core: &Rc<Core>) {
+    let core = core.clone();
+    glommio::spawn_local(async move {
+        while !core.shared.is_stopping() {
+            glommio::timer::sleep(CRON_PERIOD).await;
+            cron_pass(&core.clients, now_ms(), crate::tunables::TIMEOUT.get());
+        }
+    })
+    .detach();
+}
+
+/// One pass over a core's clients at `now` (unix ms) with `timeout` seconds (0: none).
+fn cron_pass(reg: &Registry, now: i64, timeout: i64) {
+    for c in reg.map.borrow().values() {
+        if c.killed.get() {
+            continue;
+        }
+        let soft = c.soft_deadline_ms.get();
+        if soft != 0 && now > soft {
+            tracing::debug!(
+                client = c.id,
+                addr = %c.addr,
+                "Client closed for overcoming of output buffer limits (over the soft limit too long)."
+            );
+            c.kill();
+        } else if timeout > 0
+            && !c.has_flag(flag::BLOCKED | flag::PAUSED | flag::PUBSUB)
+            && now - c.last_ms.get() > timeout.saturating_mul(1000)
+        {
+            tracing::debug!(client = c.id, addr = %c.addr, "Closing idle client");
+            c.kill();
+        }
+    }
+}
+
 /// Asks every core (this one in place) and returns their answers.
 pub async fn ask_all(core: &Rc<Core>, q: Query) -> Vec<Answer> {
     let mut waits = Vec::new();
@@ -492,6 +543,41 @@ mod tests {
         assert_eq!(last(&["nosuchcommand"]), "NULL");
         assert_eq!(last(&["x".repeat(40).as_str()]), "NULL");
         assert_eq!(last(&["client", "l".repeat(40).as_str()]), "NULL");
+    }
+
+    #[test]
+    fn cron_closes_idle_and_stuck_clients_only() {
+        let reg = Registry::default();
+        let now = now_ms();
+        let mk = |id: u64, idle_ms: i64, f: u8| {
+            // fd -1: shutdown(2) fails harmlessly.
+            let c = Rc::new(Client::new(id, -1, String::new(), String::new()));
+            c.last_ms.set(now - idle_ms);
+            c.set_flag(f, true);
+            c
+        };
+        let fresh = mk(1, 500, 0);
+        let idle = mk(2, 5_000, 0);
+        let blocked = mk(3, 5_000, flag::BLOCKED);
+        let sub = mk(4, 5_000, flag::PUBSUB);
+        let stuck = mk(5, 0, 0);
+        stuck.soft_deadline_ms.set(now - 1);
+        let all = [&fresh, &idle, &blocked, &sub, &stuck];
+        let _guards: Vec<_> = all.iter().map(|c| reg.register(c)).collect();
+        cron_pass(&reg, now, 0);
+        let killed: Vec<u64> = all
+            .iter()
+            .filter(|c| c.killed.get())
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(killed, [5]);
+        cron_pass(&reg, now, 2);
+        let killed: Vec<u64> = all
+            .iter()
+            .filter(|c| c.killed.get())
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(killed, [2, 5]);
     }
 
     #[test]

@@ -1,9 +1,18 @@
 //! One client connection: read, parse every complete request, route, write all replies at once.
+//!
+//! Output memory is bounded without any limit configured: replies gathered during one read batch
+//! are written once they pass [`FLUSH_AT`], before the next command runs (commands forwarded to
+//! other cores go in adaptive chunks, see [`Dispatcher::backlog`]), and nothing is read while a
+//! write is pending. So a client that pipelines big replies and never reads holds about
+//! `FLUSH_AT` plus one reply (and the kernel's socket buffer). `client-output-buffer-limit` then
+//! closes such clients, as Redis does ([`flush`]). Cross-core queues stay bounded the same way: a
+//! connection awaits its forwarded replies before reading more, and the mesh between cores has a
+//! fixed capacity (a full queue makes the sender wait, it never grows).
 
 use crate::clients::{self, flag, Client, LastCmd};
 use crate::cmd::Session;
-use crate::resp::{parse_requests_with, CmdBatch, ParseOptions, Reply};
-use crate::router::{Dispatcher, Flow};
+use crate::resp::{parse_requests_with, CmdBatch, ParseOptions, ProtoError, Reply};
+use crate::router::{Dispatcher, Flow, FLUSH_AT};
 use crate::shard::Core;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
@@ -13,6 +22,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Initial read buffer; grows only while one frame is larger than it, and shrinks back after.
 const READ_BUF: usize = 16 * 1024;
+
+/// A write at least this big may take a while: it counts as interaction for the idle timeout.
+const LONG_WRITE: usize = 64 * 1024;
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -33,6 +45,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let mut session = Session {
         id,
         client: client.clone(),
+        authenticated: crate::access::initially_authenticated(),
         ..Session::default()
     };
     let mut inbuf = vec![0u8; READ_BUF];
@@ -56,9 +69,10 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 let want = inbuf.len() * 2;
                 // Redis's `client-query-buffer-limit` (CONFIG SET-able).
                 if want as i64 > crate::tunables::CLIENT_QUERY_BUFFER_LIMIT.get() {
-                    tracing::warn!(
+                    tracing::debug!(
                         client = session.id,
-                        "closing client that reached the query buffer limit"
+                        addr = %client.addr,
+                        "Closing client that reached max query buffer length"
                     );
                     break;
                 }
@@ -116,8 +130,17 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         // `proto-max-bulk-len` as set now (CONFIG SET may change it between reads).
         let opts = ParseOptions {
             max_bulk_len: crate::tunables::max_bulk_len(),
-            ..ParseOptions::default()
+            auth_required: !session.authenticated && crate::access::auth_required(false),
         };
+        // The output-buffer limits as set now; a batch's replies are checked when written.
+        let limits = if session.subscriptions > 0 {
+            crate::tunables::pubsub_output_limits()
+        } else {
+            crate::tunables::normal_output_limits()
+        };
+        // With a hard limit above FLUSH_AT, replies gather up to it so a batch that passes it is
+        // caught, as Redis (which writes only after the whole batch) catches it.
+        let flush_at = FLUSH_AT.max(limits.0.min(usize::MAX as u64) as usize);
         let parsed = parse_requests_with(&inbuf[start..end], &mut batch, &opts);
         start += parsed.consumed;
         needed = parsed.needed;
@@ -139,12 +162,9 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 // CLIENT PAUSE: earlier replies go out first, as Redis writes them before the
                 // client blocks.
                 router.finish(&core, &mut out).await;
-                if !out.is_empty() {
-                    if stream.write_all(&out.buf).await.is_err() {
-                        close = true;
-                        break;
-                    }
-                    out.buf.clear();
+                if !flush(&mut stream, &mut out, &client, limits).await {
+                    close = true;
+                    break;
                 }
                 if !clients::wait_unpaused(&core, &client, argv).await {
                     close = true;
@@ -257,10 +277,50 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             if close {
                 break;
             }
+            // A pipeline of big replies: write what is gathered before running more.
+            if router.backlog(out.len(), flush_at) {
+                router.finish(&core, &mut out).await;
+                if router.panicked {
+                    // Written, then closed, after the loop.
+                    close = true;
+                    break;
+                }
+                if !flush(&mut stream, &mut out, &client, limits).await {
+                    close = true;
+                    break;
+                }
+                // Others ran meanwhile: a transaction may hold this shard, or a pause begun.
+                if core.paused.get() > 0 && !core.wait_unpaused().await {
+                    close = true;
+                    break;
+                }
+                core.tx_lock.gate().await;
+                core.tick();
+            }
         }
         router.finish(&core, &mut out).await;
-        let proto_error = if close { None } else { parsed.error };
+        let mut proto_error = if close { None } else { parsed.error };
+        if session.authenticated
+            && matches!(
+                proto_error,
+                Some(
+                    ProtoError::UnauthenticatedMultibulkLength
+                        | ProtoError::UnauthenticatedBulkLength
+                )
+            )
+        {
+            // AUTH earlier in this batch: parse the rest again without the unauthenticated limits.
+            proto_error = None;
+            needed = 0;
+            buffered = true;
+        }
         if let Some(e) = proto_error {
+            tracing::debug!(
+                client = session.id,
+                addr = %client.addr,
+                "Protocol error ({}) from client",
+                e.message()
+            );
             if !session.reply_off {
                 out.proto_error(&e);
             }
@@ -271,10 +331,9 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         }
         client.rbp.set(out.len() as u64);
         if !out.is_empty() {
-            if stream.write_all(&out.buf).await.is_err() {
+            if !flush(&mut stream, &mut out, &client, limits).await {
                 break;
             }
-            out.buf.clear();
             if out.buf.capacity() > 1024 * 1024 {
                 out.buf.shrink_to(64 * 1024);
             }
@@ -302,6 +361,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             }
         }
         client.sync(session.db, session.proto);
+        client.set_flag(flag::PUBSUB, session.subscriptions > 0);
         client.qbuf.set((end - start) as u32);
         client.qbuf_free.set((inbuf.len() - end) as u32);
         client.rbs.set(out.buf.capacity() as u64);
@@ -312,6 +372,45 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     crate::cmd::multi::forget_watch(&mut session);
     forget_watches(&core, &mut session);
     crate::cmd::pubsub::forget(&mut session);
+}
+
+/// Writes the replies gathered so far and empties `out`; false if the connection must close: the
+/// write failed, or the replies pass the output-buffer limits `(hard, soft, soft seconds)`. Over
+/// the hard limit nothing is written (Redis frees such a client with its pending replies); over
+/// the soft one the write must finish within the seconds, or the client cron closes it.
+async fn flush(
+    stream: &mut TcpStream,
+    out: &mut Reply,
+    client: &Client,
+    (hard, soft, secs): (u64, u64, u64),
+) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let len = out.len() as u64;
+    if hard > 0 && len >= hard {
+        tracing::debug!(
+            client = client.id,
+            addr = %client.addr,
+            "Client closed for overcoming of output buffer limits ({len} bytes pending, hard limit {hard})."
+        );
+        out.buf.clear();
+        return false;
+    }
+    let watched = soft > 0 && len >= soft;
+    if watched {
+        let deadline = crate::shard::now_ms().saturating_add((secs as i64).saturating_mul(1000));
+        client.soft_deadline_ms.set(deadline);
+    }
+    let ok = stream.write_all(&out.buf).await.is_ok();
+    if watched {
+        client.soft_deadline_ms.set(0);
+    }
+    if out.len() >= LONG_WRITE {
+        client.last_ms.set(crate::shard::now_ms());
+    }
+    out.buf.clear();
+    ok
 }
 
 /// Writes a subscriber's waiting messages; false if the connection must close (write failed, or

@@ -15,7 +15,8 @@
 //!
 //! | concept | file |
 //! |---|---|
-//! | command-line settings | `config.rs` |
+//! | configuration: config file, `--directive` options, CONFIG GET view, CONFIG REWRITE | `config.rs` |
+//! | logging (`logfile`, run-time `loglevel`); open-files limit, CPU list, banner, pidfile, systemd notify | `logging.rs`, `ops.rs` |
 //! | settings CONFIG SET changes at run time (encoding thresholds, protocol limits) | `tunables.rs` |
 //! | wire format: request parsing, reply writing, reply frames | `resp.rs` |
 //! | command table (arity, flags, keys, route, handler) | `cmd/mod.rs` |
@@ -25,6 +26,7 @@
 //! | key ownership (`shard_of`), the per-core `Core`, forwarded batches | `shard.rs` |
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
 //! | one connection's loop | `conn.rs` |
+//! | AUTH/requirepass checks, the NOAUTH gate's commands, protected mode, maxclients | `access.rs` |
 //! | executors, meshes, listeners, ready line, shutdown | `server.rs` |
 //! | per-core client registry (CLIENT LIST/KILL/UNBLOCK), CLIENT PAUSE | `clients.rs` |
 //! | clients blocked on list keys (BLPOP & co): queues, serving, claims | `blocking.rs` |
@@ -46,13 +48,16 @@
 //! - `shard_of` is stable across builds, restarts and machines (CRC16 slots, never a seeded hash);
 //!   ahash is only for maps inside a shard.
 
+pub mod access;
 pub mod blocking;
 pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod keyspace;
+pub mod logging;
 pub mod notify;
+pub mod ops;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;

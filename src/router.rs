@@ -16,6 +16,14 @@ use crate::shard::{shard_of, Core, ReplyBatch, SubMeta, SHARD_GONE};
 use std::ops::Range;
 use std::rc::Rc;
 
+/// A connection writes the replies gathered in one read batch once they pass this, before running
+/// more (see `conn.rs`), so a pipeline of big replies holds about this much, not the whole batch.
+pub const FLUSH_AT: usize = 1024 * 1024;
+/// Forwarded commands per round trip: at first (a new connection's replies could be big), and
+/// at most (small replies).
+const FIRST_FWD_CHUNK: u32 = 16;
+const MAX_FWD_CHUNK: u32 = 512;
+
 /// Where one command's reply comes from once the batch is complete.
 enum Slot {
     Scratch(Range<u32>),
@@ -68,6 +76,11 @@ pub struct Dispatcher {
     replies: Vec<Option<(Rc<ReplyBatch>, u32)>>,
     owners: Vec<u16>,
     sub: CmdBatch,
+    /// Commands forwarded since the last [`Dispatcher::finish`].
+    nfwd: u32,
+    /// How many may be forwarded before their replies are collected: the owners build them all
+    /// at once, so this adapts to the reply sizes seen (about [`FLUSH_AT`] per round trip).
+    fwd_chunk: u32,
     /// A command panicked: the connection must close once replies are written.
     pub panicked: bool,
 }
@@ -84,8 +97,17 @@ impl Dispatcher {
             replies: (0..nshards).map(|_| None).collect(),
             owners: Vec::new(),
             sub: CmdBatch::new(),
+            nfwd: 0,
+            fwd_chunk: FIRST_FWD_CHUNK,
             panicked: false,
         }
+    }
+
+    /// Whether the replies gathered (`out_len` in the connection's buffer plus those held here)
+    /// reach `flush_at`, or enough commands await other cores: time to finish and write.
+    #[inline]
+    pub fn backlog(&self, out_len: usize, flush_at: usize) -> bool {
+        out_len + self.scratch.buf.len() >= flush_at || self.nfwd >= self.fwd_chunk
     }
 
     /// Routes one command. Its reply is either already in `out` or will be put there by
@@ -114,6 +136,27 @@ impl Dispatcher {
         if !spec.arity_ok(argv.len()) {
             cmd::multi::flag_error(session);
             self.local(out, |r| arity_error(spec.name, r));
+            return Flow::Continue;
+        }
+        // The NOAUTH gate, where Redis's processCommand has it: one bool once authenticated.
+        if !session.authenticated
+            && crate::access::auth_required(false)
+            && !crate::access::no_auth(idx)
+        {
+            if spec.name == "exec" {
+                // Redis's rejectCommand on EXEC: the transaction is discarded.
+                session.multi = None;
+                cmd::multi::forget_watch(session);
+                self.local(out, |r| {
+                    r.error(concat!(
+                        "EXECABORT Transaction discarded because of: ",
+                        "NOAUTH Authentication required."
+                    ))
+                });
+            } else {
+                cmd::multi::flag_error(session);
+                self.local(out, |r| r.error(crate::access::NOAUTH));
+            }
             return Flow::Continue;
         }
         // RESP2 subscribed state: only the pub/sub commands, and PING answers as an array.
@@ -251,6 +294,7 @@ impl Dispatcher {
         let (_, count) = self.fwd[shard].get_or_insert_with(|| (core.outbox_next_index(shard), 0));
         let i = *count;
         *count += 1;
+        self.nfwd += 1;
         core.forward(
             shard,
             argv,
@@ -332,6 +376,7 @@ impl Dispatcher {
         if !self.deferred {
             return;
         }
+        let before = out.len();
         let mut waits = Vec::new();
         for (shard, f) in self.fwd.iter().enumerate() {
             if let Some((base, count)) = *f {
@@ -368,11 +413,18 @@ impl Dispatcher {
                 }
             }
         }
+        if self.nfwd > 0 {
+            // Local replies count too: an overestimate, which only makes the chunks smaller.
+            let bytes = (out.len() - before).max(1) as u64;
+            let fit = FLUSH_AT as u64 * u64::from(self.nfwd) / bytes;
+            self.fwd_chunk = fit.clamp(1, u64::from(MAX_FWD_CHUNK)) as u32;
+        }
         self.reset();
     }
 
     fn reset(&mut self) {
         self.deferred = false;
+        self.nfwd = 0;
         self.slots.clear();
         self.parts.clear();
         self.positions.clear();

@@ -52,7 +52,7 @@ enum Ctl {
 pub fn run(config: Config) -> Result<(), StartError> {
     // `startup_ms` on the ready line counts everything, snapshot load included.
     let started = Instant::now();
-    let cpus = affinity_cpus();
+    let cpus = crate::ops::shard_cpus(&config, affinity_cpus()).map_err(StartError)?;
     let nshards = config.shards.unwrap_or(cpus.len().max(1));
     if nshards == 0 || nshards > 1024 {
         return Err(StartError(format!(
@@ -63,6 +63,9 @@ pub fn run(config: Config) -> Result<(), StartError> {
         return Err(StartError("--databases must be between 1 and 65535".into()));
     }
     let memlock = raise_memlock()?;
+    let nofile = crate::ops::adjust_open_files(nshards).map_err(StartError)?;
+    let pinned = !config.unpinned && !cpus.is_empty();
+    crate::ops::banner(&config, nshards, &cpus, pinned, memlock, nofile);
     // Sockets do not use io memory; keep what every executor locks well inside the limit.
     let io_memory = (config.io_memory_kb * 1024)
         .min((memlock / (nshards as u64 * 4)) as usize)
@@ -85,7 +88,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
 
     let addr = resolve(&config.bind, config.port)?;
     if config.port != 0 {
-        probe_port_free(addr)?;
+        probe_port_free(&config.bind, config.port)?;
     }
 
     let signal = Arc::new(AtomicBool::new(false));
@@ -191,6 +194,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
             }
         }
     }
+    // Pidfile and systemd first: whoever waits for the ready line may look for them at once.
+    crate::ops::ready(&config, &shared);
     tracing::info!(
         "Ready to accept connections tcp addr={}:{} shards={} io_memory={}KiB startup_ms={}",
         addr.ip(),
@@ -281,15 +286,14 @@ async fn shard_main(b: Boot) {
             Err(_) => return,
         }
     };
-    let bind_addr = SocketAddr::new(addr.ip(), port);
-    let (listener, listen_fd) = match listen(bind_addr) {
+    let (listeners, local_port) = match listen_all(&config.bind, port, id == 0) {
         Ok(l) => l,
         Err(e) => {
-            let _ = ctl.send(Ctl::Failed(format!("cannot listen on {bind_addr}: {e}")));
+            let _ = ctl.send(Ctl::Failed(e));
             return;
         }
     };
-    let local_port = local_port(listen_fd).unwrap_or(port);
+    let listen_fds: Vec<RawFd> = listeners.iter().map(|(_, fd)| *fd).collect();
     core.port.set(local_port);
     let _ = ctl.send(Ctl::Bound {
         shard: id,
@@ -297,6 +301,7 @@ async fn shard_main(b: Boot) {
     });
 
     spawn_active_expiry(&core);
+    crate::clients::spawn_cron(&core);
     if id == 0 {
         persist::spawn_save_cron(&core);
         spawn_signal_watcher(&core);
@@ -314,7 +319,9 @@ async fn shard_main(b: Boot) {
             }
             // SAFETY: plain syscalls on descriptors this executor owns and keeps open.
             unsafe {
-                libc::shutdown(listen_fd, libc::SHUT_RDWR);
+                for fd in &listen_fds {
+                    libc::shutdown(*fd, libc::SHUT_RDWR);
+                }
                 for fd in conns.borrow().values() {
                     libc::shutdown(*fd, libc::SHUT_RD);
                 }
@@ -323,7 +330,44 @@ async fn shard_main(b: Boot) {
         .detach();
     }
 
-    let mut next_conn = 0u64;
+    // One accept loop per bound address; all of them end at shutdown.
+    let next_conn = Rc::new(std::cell::Cell::new(0u64));
+    let loops: Vec<_> = listeners
+        .into_iter()
+        .map(|(l, _)| {
+            glommio::spawn_local(accept_loop(
+                core.clone(),
+                l,
+                conns.clone(),
+                next_conn.clone(),
+            ))
+        })
+        .collect();
+    for l in loops {
+        l.await;
+    }
+
+    // Drain: our connections finish their replies (reads are shut), then wait for every shard,
+    // since their connections may still have commands forwarded to us.
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while !conns.borrow().is_empty() && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    drained.fetch_add(1, Ordering::SeqCst);
+    while drained.load(Ordering::SeqCst) < nshards && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Accepts connections on one listener until shutdown: admission (`maxclients`, protected mode),
+/// keepalive, then one task per client.
+async fn accept_loop(
+    core: Rc<Core>,
+    listener: TcpListener,
+    conns: Rc<RefCell<HashMap<u64, RawFd>>>,
+    next_conn: Rc<std::cell::Cell<u64>>,
+) {
+    let shared = core.shared.clone();
     while !shared.is_stopping() {
         let stream = match listener.accept().await {
             Ok(s) => s,
@@ -337,8 +381,30 @@ async fn shard_main(b: Boot) {
                 continue;
             }
         };
-        next_conn += 1;
-        let key = next_conn;
+        let before = shared.clients.fetch_add(1, Ordering::SeqCst);
+        let peer = stream.peer_addr().ok().map(|a| a.ip());
+        let admission = crate::access::admit(
+            before,
+            crate::tunables::MAXCLIENTS.get(),
+            crate::tunables::PROTECTED_MODE.load(Ordering::Relaxed),
+            crate::access::password_set(),
+            peer,
+        );
+        if let Some(msg) = admission.message() {
+            shared.clients.fetch_sub(1, Ordering::SeqCst);
+            shared.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(?peer, ?admission, "Refused a client connection");
+            glommio::spawn_local(refuse(stream, msg)).detach();
+            continue;
+        }
+        let keepalive = crate::tunables::TCP_KEEPALIVE.get();
+        if keepalive > 0 {
+            if let Err(e) = set_keepalive(stream.as_raw_fd(), keepalive) {
+                tracing::debug!("cannot set TCP keepalive on a client socket: {e}");
+            }
+        }
+        next_conn.set(next_conn.get() + 1);
+        let key = next_conn.get();
         conns.borrow_mut().insert(key, stream.as_raw_fd());
         let core = core.clone();
         let conns2 = conns.clone();
@@ -356,22 +422,52 @@ async fn shard_main(b: Boot) {
                 tracing::error!("connection handler panicked; connection closed");
             }
             core2.connected.set(core2.connected.get() - 1);
+            core2.shared.clients.fetch_sub(1, Ordering::SeqCst);
             conns2.borrow_mut().remove(&key);
         })
         .detach();
     }
-    drop(listener);
+}
 
-    // Drain: our connections finish their replies (reads are shut), then wait for every shard,
-    // since their connections may still have commands forwarded to us.
-    let deadline = Instant::now() + DRAIN_TIMEOUT;
-    while !conns.borrow().is_empty() && Instant::now() < deadline {
-        glommio::timer::sleep(Duration::from_millis(10)).await;
+/// Best effort, as Redis: the reason, then close (a peer that does not read cannot hold it).
+async fn refuse(mut stream: glommio::net::TcpStream, msg: &'static [u8]) {
+    use futures_lite::AsyncWriteExt;
+    futures_lite::future::or(
+        async {
+            let _ = stream.write_all(msg).await;
+        },
+        glommio::timer::sleep(Duration::from_secs(1)),
+    )
+    .await;
+    let _ = stream.close().await;
+}
+
+/// Redis's `anetKeepAlive`: first probe after `interval` seconds, then every third of it, three
+/// probes before the peer counts as gone.
+fn set_keepalive(fd: RawFd, interval: i64) -> std::io::Result<()> {
+    let idle = interval.clamp(1, i32::MAX as i64) as libc::c_int;
+    let opts = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (idle / 3).max(1)),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
+    ];
+    for (level, name, val) in opts {
+        // SAFETY: setsockopt reads the int we pass, on a socket we own.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                &val as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
     }
-    drained.fetch_add(1, Ordering::SeqCst);
-    while drained.load(Ordering::SeqCst) < nshards && Instant::now() < deadline {
-        glommio::timer::sleep(Duration::from_millis(10)).await;
-    }
+    Ok(())
 }
 
 /// SIGTERM/SIGINT: shut down as SHUTDOWN without arguments does (saving first when save points
@@ -421,11 +517,90 @@ fn spawn_active_expiry(core: &Rc<Core>) {
     .detach();
 }
 
+/// The addresses of Redis's `bind` directive: space-separated, `-` marks an optional one (skipped
+/// when the machine does not have it), `*` is every IPv4 address and `::*` every IPv6 one.
+pub fn bind_addresses(bind: &str) -> Vec<(String, bool)> {
+    bind.split_whitespace()
+        .map(|a| {
+            let (a, optional) = match a.strip_prefix('-') {
+                Some(rest) => (rest, true),
+                None => (a, false),
+            };
+            let a = match a {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                other => other,
+            };
+            (a.to_string(), optional)
+        })
+        .collect()
+}
+
+/// Binds every address of `bind` on `port` (0: the first address picks it, the others use it);
+/// returns the listeners and the port. Like Redis's `listenToPort`, an optional address that is
+/// not available, or one of an unsupported family, is skipped with a warning (`warn`: only
+/// shard 0 logs, the others fail the same way).
+fn listen_all(
+    bind: &str,
+    mut port: u16,
+    warn: bool,
+) -> Result<(Vec<(TcpListener, RawFd)>, u16), String> {
+    let mut out = Vec::new();
+    for (host, optional) in bind_addresses(bind) {
+        let addr = match (host.as_str(), port)
+            .to_socket_addrs()
+            .map(|mut a| a.next())
+        {
+            Ok(Some(a)) => a,
+            _ => return Err(format!("cannot resolve bind address '{host}'")),
+        };
+        match listen(addr) {
+            Ok((l, fd)) => {
+                if port == 0 {
+                    port = local_port(fd).unwrap_or(0);
+                }
+                out.push((l, fd));
+            }
+            Err(e) => {
+                let skippable = match e.raw_os_error() {
+                    Some(libc::EADDRNOTAVAIL) => optional,
+                    Some(
+                        libc::ENOPROTOOPT
+                        | libc::EPROTONOSUPPORT
+                        | libc::ESOCKTNOSUPPORT
+                        | libc::EPFNOSUPPORT
+                        | libc::EAFNOSUPPORT,
+                    ) => true,
+                    _ => false,
+                };
+                if !skippable {
+                    return Err(format!("cannot listen on {addr}: {e}"));
+                }
+                if warn {
+                    tracing::warn!(
+                        "Warning: Could not create server TCP listening socket {addr}: {e}"
+                    );
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "cannot listen on port {port}: none of the bind addresses '{bind}' is available"
+        ));
+    }
+    Ok((out, port))
+}
+
 /// A listening socket with SO_REUSEPORT (every executor binds the same port) handed to glommio.
 fn listen(addr: SocketAddr) -> std::io::Result<(TcpListener, RawFd)> {
     let sk = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sk.set_reuse_address(true)?;
     sk.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        // As Redis: `::` serves IPv6 only, so `* ::*` can bind both.
+        sk.set_only_v6(true)?;
+    }
     sk.bind(&SockAddr::from(addr))?;
     sk.listen(511)?;
     let fd = sk.into_raw_fd();
@@ -446,25 +621,42 @@ fn local_port(fd: RawFd) -> Option<u16> {
     port
 }
 
+/// The first address of the `bind` list (what the ready line shows).
 fn resolve(bind: &str, port: u16) -> Result<SocketAddr, StartError> {
-    (bind, port)
+    let first = bind_addresses(bind).into_iter().next().map(|(a, _)| a);
+    let Some(host) = first else {
+        return Err(StartError(format!("no bind address in '{bind}'")));
+    };
+    (host.as_str(), port)
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
-        .ok_or_else(|| StartError(format!("cannot resolve bind address '{bind}'")))
+        .ok_or_else(|| StartError(format!("cannot resolve bind address '{host}'")))
 }
 
 /// Every executor's listener sets SO_REUSEPORT, which would let a second server silently share
 /// the port and steal half the connections. A plain bind (no SO_REUSEPORT) fails if anything
 /// already listens there, so we refuse to start instead.
-fn probe_port_free(addr: SocketAddr) -> Result<(), StartError> {
-    match std::net::TcpListener::bind(addr) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(StartError(format!(
-            "cannot listen on {addr}: address in use (another server is running on this port)"
-        ))),
-        Err(e) => Err(StartError(format!("cannot listen on {addr}: {e}"))),
+fn probe_port_free(bind: &str, port: u16) -> Result<(), StartError> {
+    for (host, _) in bind_addresses(bind) {
+        let Some(addr) = (host.as_str(), port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+        else {
+            continue;
+        };
+        // Only "in use" matters here; an address that cannot be bound at all (optional, or of
+        // a family the machine lacks) is for the listeners to skip or report.
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                return Err(StartError(format!(
+                    "cannot listen on {addr}: address in use (another server is running on this port)"
+                )));
+            }
+        }
     }
+    Ok(())
 }
 
 /// Raises the memlock soft limit to the hard limit and returns it; refuses (with what to change)
@@ -540,5 +732,57 @@ fn affinity_cpus() -> Vec<usize> {
         (0..libc::CPU_SETSIZE as usize)
             .filter(|&c| libc::CPU_ISSET(c, &set))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_directive() {
+        assert_eq!(
+            bind_addresses("127.0.0.1 -::1"),
+            [("127.0.0.1".to_string(), false), ("::1".to_string(), true)]
+        );
+        assert_eq!(
+            bind_addresses(" * -::* "),
+            [("0.0.0.0".to_string(), false), ("::".to_string(), true)]
+        );
+        assert!(bind_addresses("").is_empty());
+        assert_eq!(
+            resolve("127.0.0.1 -::1", 7000).unwrap(),
+            "127.0.0.1:7000".parse().unwrap()
+        );
+        assert!(resolve("", 7000).is_err());
+    }
+
+    #[test]
+    fn keepalive_as_redis() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        set_keepalive(s.as_raw_fd(), 300).unwrap();
+        let get = |level, name| {
+            let mut v: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: getsockopt writes one int into `v`.
+            let rc = unsafe {
+                libc::getsockopt(
+                    s.as_raw_fd(),
+                    level,
+                    name,
+                    &mut v as *mut libc::c_int as *mut libc::c_void,
+                    &mut len,
+                )
+            };
+            assert_eq!(rc, 0);
+            v
+        };
+        assert_eq!(get(libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
+        assert_eq!(get(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), 300);
+        assert_eq!(get(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL), 100);
+        assert_eq!(get(libc::IPPROTO_TCP, libc::TCP_KEEPCNT), 3);
+        set_keepalive(s.as_raw_fd(), 2).unwrap();
+        assert_eq!(get(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL), 1);
     }
 }

@@ -137,6 +137,10 @@ pub struct Shared {
     /// When the server started (unix seconds), for INFO and the initial LASTSAVE.
     pub start_unix: i64,
     pub started: std::time::Instant,
+    /// Connected clients on every core, for `maxclients` (admitted ones only).
+    pub clients: std::sync::atomic::AtomicU64,
+    /// Connections refused (maxclients, protected mode): INFO's rejected_connections.
+    pub rejected: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -151,6 +155,8 @@ impl Shared {
             stopping: AtomicBool::new(false),
             start_unix,
             started: std::time::Instant::now(),
+            clients: std::sync::atomic::AtomicU64::new(0),
+            rejected: std::sync::atomic::AtomicU64::new(0),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Settings that CONFIG SET may change at run time and that code on any core reads: encoding
-//! thresholds (what OBJECT ENCODING reports and how snapshots encode small collections) and
-//! protocol limits.
+//! thresholds (what OBJECT ENCODING reports and how snapshots encode small collections),
+//! protocol and client limits. Start-up sets them from the config (`Config::apply_globals`).
 //!
 //! Why process-wide atomics: every shard and connection reads them, rarely changes happen from
 //! any core, and a relaxed load costs nothing on the paths that read them. One server per
@@ -214,6 +214,24 @@ pub fn set_requirepass(pass: &[u8]) {
         (!pass.is_empty()).then(|| std::sync::Arc::from(pass));
 }
 
+/// Redis's `maxmemory`: reported by CONFIG GET and INFO; nothing is evicted yet (the only
+/// policy is noeviction), so it is a number for operators and tools, not a limit.
+pub static MAXMEMORY: Tunable = Tunable::new("maxmemory", None, Kind::Memory, 0, LONG_MAX, 0);
+
+/// Redis's `client-output-buffer-limit replica ...`: kept for CONFIG GET/REWRITE (there are no
+/// replicas).
+pub static REPLICA_OUTPUT_LIMITS: [std::sync::atomic::AtomicU64; 3] = [
+    std::sync::atomic::AtomicU64::new(256 * 1024 * 1024),
+    std::sync::atomic::AtomicU64::new(64 * 1024 * 1024),
+    std::sync::atomic::AtomicU64::new(60),
+];
+
+/// The replica output-buffer limits: (hard bytes, soft bytes, soft seconds).
+pub fn replica_output_limits() -> (u64, u64, u64) {
+    let l = |i: usize| REPLICA_OUTPUT_LIMITS[i].load(std::sync::atomic::Ordering::Relaxed);
+    (l(0), l(1), l(2))
+}
+
 /// The bulk length limit in force: the setting, capped by what a value cell can hold.
 #[inline]
 pub fn max_bulk_len() -> i64 {
@@ -223,11 +241,12 @@ pub fn max_bulk_len() -> i64 {
 }
 
 /// Every tunable, in the order CONFIG GET lists them.
-pub fn all() -> [&'static Tunable; 12] {
+pub fn all() -> [&'static Tunable; 13] {
     [
         &MAXCLIENTS,
         &TIMEOUT,
         &TCP_KEEPALIVE,
+        &MAXMEMORY,
         &PROTO_MAX_BULK_LEN,
         &CLIENT_QUERY_BUFFER_LIMIT,
         &HASH_MAX_LISTPACK_ENTRIES,

@@ -173,3 +173,98 @@ fn protocol_limits() {
     );
     raw.expect_closed();
 }
+
+#[test]
+fn client_and_memory_settings() {
+    let s = Server::new();
+    let mut c = s.conn();
+    assert_eq!(get(&mut c, "maxclients"), ["maxclients", "10000"]);
+    assert_eq!(get(&mut c, "timeout"), ["timeout", "0"]);
+    assert_eq!(get(&mut c, "tcp-keepalive"), ["tcp-keepalive", "300"]);
+    assert_eq!(get(&mut c, "protected-mode"), ["protected-mode", "yes"]);
+    assert_eq!(get(&mut c, "requirepass"), ["requirepass", ""]);
+    assert_eq!(get(&mut c, "maxmemory"), ["maxmemory", "0"]);
+    assert_eq!(
+        get(&mut c, "maxmemory-policy"),
+        ["maxmemory-policy", "noeviction"]
+    );
+    assert_eq!(
+        get(&mut c, "client-output-buffer-limit"),
+        [
+            "client-output-buffer-limit",
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        ]
+    );
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "maxclients",
+            "5000",
+            "timeout",
+            "10",
+            "tcp-keepalive",
+            "60",
+            "maxmemory",
+            "1gb",
+            "client-output-buffer-limit",
+            "normal 1mb 2mb 3"
+        ]),
+        ok()
+    );
+    assert_eq!(get(&mut c, "maxclients"), ["maxclients", "5000"]);
+    assert_eq!(get(&mut c, "timeout"), ["timeout", "10"]);
+    assert_eq!(get(&mut c, "tcp-keepalive"), ["tcp-keepalive", "60"]);
+    assert_eq!(get(&mut c, "maxmemory"), ["maxmemory", "1073741824"]);
+    assert_eq!(
+        get(&mut c, "client-output-buffer-limit"),
+        [
+            "client-output-buffer-limit",
+            "normal 1048576 2097152 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        ]
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "loglevel", "warning"]), ok());
+    assert_eq!(get(&mut c, "loglevel"), ["loglevel", "warning"]);
+    // Redis's refusals.
+    let failed = |arg: &str, why: &str| {
+        err(&format!(
+            "ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}"
+        ))
+    };
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "loglevel", "loud"]),
+        failed(
+            "loglevel",
+            "argument(s) must be one of the following: debug, verbose, notice, warning"
+        )
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "foo 1 1 1"]),
+        failed(
+            "client-output-buffer-limit",
+            "Invalid client class specified in buffer limit configuration."
+        )
+    );
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 1mb 2mb"
+        ]),
+        failed(
+            "client-output-buffer-limit",
+            "Wrong number of arguments in buffer limit configuration."
+        )
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "dir", "/tmp"]),
+        failed("dir", "can't set protected config")
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "dbfilename", "x.rdb"]),
+        failed("dbfilename", "can't set protected config")
+    );
+    assert!(c.cmd(&["CONFIG", "SET", "maxclients", "0"]).is_error());
+    assert_eq!(get(&mut c, "maxclients"), ["maxclients", "5000"]);
+}

@@ -249,7 +249,7 @@ fn config(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         if argc != 2 {
             arity_error("config|rewrite", out);
         } else {
-            out.error("ERR The server is running without a config file");
+            config_rewrite(ctx, out);
         }
     } else if opt_is(sub, "help") && argc != 2 {
         arity_error("config|help", out);
@@ -259,11 +259,11 @@ fn config(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             "GET <pattern> [<pattern> ...]",
             "    Return parameters matching the glob-like <pattern>s and their values.",
             "SET <directive> <value> [<directive> <value> ...]",
-            "    Accepted only when each value equals the current one (settings are fixed at start).",
+            "    Set the configuration <directive> to <value> (settings fixed at start accept only their current value).",
             "RESETSTAT",
             "    Not supported yet.",
             "REWRITE",
-            "    Fails: the server runs without a config file.",
+            "    Rewrite the configuration file.",
             "HELP",
             "    Prints this help.",
         ];
@@ -311,59 +311,73 @@ fn config_get(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
 }
 
-/// Every parameter CONFIG GET reports: the fixed ones plus the run-time settable ones.
-fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
-    let mut params = ctx.config.params(ctx.port, ctx.nshards);
+/// The settings that live in the persistence state, as [`crate::config`] reads them.
+fn live(ctx: &ConnCtx<'_>) -> crate::config::Live {
     let st = ctx.shared.persist();
-    params.push(("save", st.save_string()));
-    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
-    params.push(("rdbcompression", yes_no(st.compress)));
-    params.push(("rdbchecksum", "yes".into()));
-    params.push((
-        "notify-keyspace-events",
-        crate::notify::format(crate::notify::flags()),
-    ));
-    for t in crate::tunables::all() {
-        params.push((t.name, t.get().to_string()));
-        if let Some(alias) = t.alias {
-            params.push((alias, t.get().to_string()));
-        }
+    crate::config::Live {
+        port: ctx.port,
+        nshards: ctx.nshards,
+        save: st.save_string(),
+        compress: st.compress,
+        dir: st.paths.dir.clone(),
+        dbfilename: st.paths.dbfilename.clone(),
     }
-    params
+}
+
+/// Every parameter CONFIG GET reports, with its value now.
+fn all_params(ctx: &ConnCtx<'_>) -> Vec<(&'static str, String)> {
+    crate::config::get_params(ctx.config, &live(ctx))
 }
 
 /// A validated new value for a parameter that can change at run time.
 enum Settable {
     Save(Vec<(i64, i64)>),
     Compression(bool),
-    Notify(u32),
     Tunable(&'static crate::tunables::Tunable, i64),
+    Loglevel(String),
+    ProtectedMode(bool),
+    Requirepass(String),
+    Obuf([crate::config::ObufLimit; 3]),
+    Notify(u32),
+    Dir(std::path::PathBuf),
+    Dbfilename(String),
 }
 
-/// CONFIG SET name value [name value ...]. `save`, `rdbcompression` and the [`crate::tunables`]
-/// change at run time; the other settings are fixed at start-up, so setting one succeeds only when the value already is
-/// the current one (clients and benchmarks commonly re-assert `appendonly no`). All or nothing:
-/// every pair is checked before any is applied, with Redis's error shapes.
+/// CONFIG SET name value [name value ...]. Settings marked run-time in [`crate::config`] change
+/// at once; the others are fixed at start-up, so setting one succeeds only when the value already
+/// is the current one (clients and benchmarks commonly re-assert `appendonly no`). Values are
+/// checked by the config file's own rules. All or nothing: every pair is checked before any is
+/// applied, with Redis's error shapes.
 fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    use crate::config::{Mode, Named, When};
     if argv.len() % 2 == 1 {
         out.error(err::SYNTAX);
         return;
     }
-    let params = all_params(ctx);
     let failed = |name: &[u8], why: &str, out: &mut Reply| {
         out.error(&format!(
             "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
             String::from_utf8_lossy(name)
         ));
     };
+    let live = live(ctx);
+    let fixed_now = crate::config::current(ctx.config, &live, true);
     let mut changes: Vec<Settable> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for j in (2..argv.len()).step_by(2) {
         let (name, value) = (argv.get(j), argv.get(j + 1));
-        let Some((pname, cur)) = params
-            .iter()
-            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        else {
+        let name_text = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let text = String::from_utf8_lossy(value).into_owned();
+        let named = crate::config::lookup(&name_text);
+        if named.is_none() && name_text == "io-threads" {
+            // Reported (the shard count), never settable.
+            if text != ctx.nshards.to_string() {
+                failed(name, "changing it at run time is not supported", out);
+                return;
+            }
+            continue;
+        }
+        let Some(named) = named else {
             out.error(&format!(
                 "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
                 String::from_utf8_lossy(name)
@@ -371,62 +385,139 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             return;
         };
         // As Redis 7.0: a name and its alias may both appear (the last one wins).
-        if seen.contains(pname) {
+        if seen.contains(&name_text) {
             failed(name, "duplicate parameter", out);
             return;
         }
-        seen.push(pname);
-        let text = String::from_utf8_lossy(value);
-        if let Some(t) = crate::tunables::find(name) {
-            match t.parse(value) {
-                Ok(v) => changes.push(Settable::Tunable(t, v)),
-                Err(why) => {
-                    failed(name, &why, out);
-                    return;
-                }
-            }
-            continue;
+        seen.push(name_text.clone());
+        // Check the value with the config file's rules, on a copy holding the live values.
+        let mut scratch = ctx.config.clone();
+        scratch.obuf_limits = crate::config::obuf_limits_now();
+        if let Err(why) = scratch.apply_line(&name_text, vec![text], Mode::Set) {
+            failed(name, &why, out);
+            return;
         }
-        match *pname {
-            "save" => match crate::persist::parse_save_params(&text) {
-                Ok(p) => changes.push(Settable::Save(p)),
-                Err(why) => {
-                    failed(name, &why, out);
-                    return;
-                }
-            },
-            "notify-keyspace-events" => match crate::notify::parse(value) {
-                Some(f) => changes.push(Settable::Notify(f)),
-                None => {
-                    failed(name, crate::notify::INVALID, out);
-                    return;
-                }
-            },
-            "rdbcompression" => match text.to_ascii_lowercase().as_str() {
-                "yes" => changes.push(Settable::Compression(true)),
-                "no" => changes.push(Settable::Compression(false)),
-                _ => {
-                    failed(name, "argument must be 'yes' or 'no'", out);
-                    return;
-                }
-            },
-            _ if !cur.as_bytes().eq_ignore_ascii_case(value) => {
+        let canonical = named.name();
+        // As Redis 7: where files are written is protected unless the config allows it.
+        if matches!(canonical, "dir" | "dbfilename") {
+            let addr = &ctx.session.client.addr;
+            let local = addr.starts_with("127.") || addr.starts_with("[::1]");
+            let allowed = match ctx.config.enable_protected_configs.as_str() {
+                "yes" => true,
+                "local" => local,
+                _ => false,
+            };
+            if !allowed {
+                failed(name, "can't set protected config", out);
+                return;
+            }
+        }
+        if named.when() == When::Start {
+            let now = crate::config::current(&scratch, &live, true);
+            let pick = |v: &[crate::config::Setting]| {
+                v.iter()
+                    .find(|(n, _)| *n == canonical)
+                    .map(|(_, l)| l.clone())
+            };
+            if pick(&now) != pick(&fixed_now) {
                 failed(name, "changing it at run time is not supported", out);
                 return;
             }
-            _ => {}
+            continue;
         }
+        let change = match named {
+            Named::Tunable(t) => {
+                let v = scratch
+                    .tunables
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| *n == t.name)
+                    .map(|(_, v)| *v)
+                    .unwrap_or(t.default);
+                if std::ptr::eq(t, &crate::tunables::MAXCLIENTS)
+                    && v > crate::tunables::MAXCLIENTS.get()
+                {
+                    if let Err(fit) = crate::ops::fit_maxclients(v, ctx.nshards) {
+                        failed(
+                            name,
+                            &format!(
+                                "The operating system is not able to handle the specified \
+                                 number of clients, try with {fit}"
+                            ),
+                            out,
+                        );
+                        return;
+                    }
+                }
+                Settable::Tunable(t, v)
+            }
+            Named::Directive(_) => match canonical {
+                "save" => match crate::persist::parse_save_params(&scratch.save) {
+                    Ok(p) => Settable::Save(p),
+                    Err(why) => {
+                        failed(name, &why, out);
+                        return;
+                    }
+                },
+                "rdbcompression" => Settable::Compression(scratch.rdbcompression),
+                "loglevel" => Settable::Loglevel(scratch.loglevel),
+                "protected-mode" => Settable::ProtectedMode(scratch.protected_mode),
+                "requirepass" => Settable::Requirepass(scratch.requirepass),
+                "client-output-buffer-limit" => Settable::Obuf(scratch.obuf_limits),
+                "notify-keyspace-events" => Settable::Notify(scratch.notify_keyspace_events),
+                "dir" => Settable::Dir(
+                    std::fs::canonicalize(&scratch.dir).unwrap_or(scratch.dir.clone()),
+                ),
+                "dbfilename" => Settable::Dbfilename(scratch.dbfilename),
+                // maxmemory-policy: only noeviction passes the check above.
+                _ => continue,
+            },
+        };
+        changes.push(change);
     }
     let mut st = ctx.shared.persist();
     for c in changes {
         match c {
             Settable::Save(p) => st.save_params = p,
             Settable::Compression(b) => st.compress = b,
-            Settable::Notify(f) => crate::notify::set_flags(f),
             Settable::Tunable(t, v) => t.set(v),
+            Settable::Loglevel(l) => crate::logging::set_level(&l),
+            Settable::ProtectedMode(b) => {
+                crate::tunables::PROTECTED_MODE.store(b, std::sync::atomic::Ordering::Relaxed)
+            }
+            Settable::Requirepass(p) => crate::tunables::set_requirepass(p.as_bytes()),
+            Settable::Obuf(l) => crate::config::set_obuf_limits(&l),
+            Settable::Notify(f) => crate::notify::set_flags(f),
+            // The snapshot on disk stays where it is; the next save writes to the new place.
+            Settable::Dir(d) => {
+                st.paths = crate::persist::Paths::new(&d, &st.paths.dbfilename.clone());
+                st.current = None;
+            }
+            Settable::Dbfilename(n) => {
+                st.paths = crate::persist::Paths::new(&st.paths.dir.clone(), &n);
+                st.current = None;
+            }
         }
     }
     out.ok();
+}
+
+/// CONFIG REWRITE: the config file with the values in force now (see [`crate::config::rewrite`]).
+fn config_rewrite(ctx: &mut ConnCtx<'_>, out: &mut Reply) {
+    let Some(path) = ctx.config.config_file.clone() else {
+        out.error("ERR The server is running without a config file");
+        return;
+    };
+    match crate::config::rewrite(&path, ctx.config, &live(ctx)) {
+        Ok(()) => {
+            tracing::info!("CONFIG REWRITE executed with success.");
+            out.ok();
+        }
+        Err(e) => {
+            tracing::warn!("CONFIG REWRITE failed: {e}");
+            out.error(&format!("ERR {e}"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -541,9 +632,8 @@ mod tests {
         );
         assert_eq!(c(&["CONFIG", "GET", "nonexistent"]), "*0\r\n");
         let all = c(&["CONFIG", "GET", "*"]);
-        // 15 fixed settings, save/rdbcompression/rdbchecksum/notify-keyspace-events, 12 tunables
-        // and 5 old aliases.
-        assert!(all.starts_with("*66\r\n"), "{all}");
+        // 25 directives, 13 tunables, 6 old names or aliases, io-threads.
+        assert!(all.starts_with("*90\r\n"), "{all}");
         let db = c(&["CONFIG", "GET", "data*"]);
         assert_eq!(db, "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
         let mut s = Session {

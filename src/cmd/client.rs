@@ -7,6 +7,7 @@
 
 use super::string::opt_is;
 use super::{arity_error, err, flags, parse_i64, CommandSpec, ConnCtx, Handler, Route, Session};
+use crate::access;
 use crate::clients::{self, flag, Answer, KillFilter, LastCmd, Query};
 use crate::resp::{Argv, Proto, Reply};
 use crate::shard::{now_ms, Core};
@@ -68,6 +69,7 @@ pub fn register(t: &mut Vec<CommandSpec>) {
         route: Route::Local,
         handler: Handler::Conn(f),
     };
+    t.push(conn("auth", -2, auth));
     t.push(conn("hello", -1, hello));
     t.push(conn("reset", 1, reset));
     t.push(CommandSpec {
@@ -114,9 +116,29 @@ fn set_name(s: &mut Session, name: &[u8]) -> bool {
     true
 }
 
+/// AUTH [username] password (Redis 7.0 `authCommand`): only the `default` user exists.
+fn auth(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    if argv.len() > 3 {
+        return out.error(err::SYNTAX);
+    }
+    let (user, pass): (&[u8], &[u8]) = if argv.len() == 2 {
+        if !access::password_set() {
+            return out.error(access::AUTH_WITHOUT_PASSWORD);
+        }
+        (b"default", argv.get(1))
+    } else {
+        (argv.get(1), argv.get(2))
+    };
+    if access::check_credentials(user, pass) {
+        ctx.session.authenticated = true;
+        out.ok();
+    } else {
+        out.error(access::WRONGPASS);
+    }
+}
+
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]. Options apply in order, as in
-/// Redis (a SETNAME before a bad option stays). Without users yet, `default` with any password
-/// authenticates (Redis with no requirepass).
+/// Redis (a SETNAME before a bad option stays; a failed AUTH stops there).
 fn hello(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let mut ver = None;
     let mut j = 1;
@@ -134,9 +156,10 @@ fn hello(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         let more = argv.len() - 1 - j;
         let opt = argv.get(j);
         if opt_is(opt, "auth") && more >= 2 {
-            if argv.get(j + 1) != b"default" {
-                return out.error("WRONGPASS invalid username-password pair or user is disabled.");
+            if !access::check_credentials(argv.get(j + 1), argv.get(j + 2)) {
+                return out.error(access::WRONGPASS);
             }
+            ctx.session.authenticated = true;
             j += 3;
         } else if opt_is(opt, "setname") && more >= 1 {
             if !set_name(ctx.session, argv.get(j + 1)) {
@@ -151,6 +174,10 @@ fn hello(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
                 "'",
             );
         }
+    }
+    // Redis checks the flag, not whether a password is set now.
+    if !ctx.session.authenticated {
+        return out.error(access::HELLO_NOAUTH);
     }
     let s = &mut *ctx.session;
     if let Some(p) = ver {
@@ -193,6 +220,8 @@ fn reset(ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
     s.multi = None;
     crate::cmd::multi::forget_watch(s);
     crate::cmd::pubsub::forget(s);
+    // Redis's clientSetDefaultAuth: back to the default user, logged out if it has a password.
+    s.authenticated = access::initially_authenticated();
     out.simple("RESET");
 }
 

@@ -3504,6 +3504,19 @@ pub static DOCS: &[Doc] = &[
         Arg::integer("count").tok("COUNT").opt(),
     ]),
     Doc::cmd(
+        "auth",
+        "connection",
+        "1.0.0",
+        "Authenticates the connection (as the default user, the only one).",
+        "O(N) where N is the number of passwords defined for the user",
+    )
+    .flags(&["no_auth", "allow_busy"])
+    .acl(&["connection"])
+    .args(&[
+        Arg::string("username").opt().since("6.0.0"),
+        Arg::string("password"),
+    ]),
+    Doc::cmd(
         "hello",
         "connection",
         "6.0.0",

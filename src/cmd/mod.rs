@@ -119,6 +119,9 @@ pub struct Session {
     pub pubsub: Option<std::rc::Rc<crate::pubsub::Subscriber>>,
     /// Channels + patterns + shard channels subscribed (non-zero: the subscribed state).
     pub subscriptions: usize,
+    /// Redis's `c->authenticated`: set at connect when no password is configured, by AUTH or
+    /// HELLO AUTH, and reset by RESET. A password set later does not log anyone out.
+    pub authenticated: bool,
 }
 
 /// What a connection-level handler sees.

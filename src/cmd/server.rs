@@ -229,18 +229,23 @@ async fn info(core: &Rc<Core>, argv: Argv<'_>) -> String {
                 let _ = write!(
                     s,
                     "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\n\
-                     maxclients:10000\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\n"
+                     maxclients:{maxclients}\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\n",
+                    maxclients = crate::tunables::MAXCLIENTS.get()
                 );
             }
             "memory" => {
                 let rss = rss_bytes();
+                // Reported only: nothing is evicted yet (noeviction).
+                let maxmemory = crate::tunables::MAXMEMORY.get().max(0) as u64;
                 let _ = write!(
                     s,
                     "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\n\
-                     used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nmaxmemory:0\r\n\
-                     maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n",
+                     used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n\
+                     maxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\n\
+                     maxmemory_policy:noeviction\r\n",
                     human(rss),
-                    human(rss)
+                    human(rss),
+                    human(maxmemory)
                 );
             }
             "persistence" => persistence_section(core, &shards, &mut s),
@@ -262,14 +267,18 @@ async fn info(core: &Rc<Core>, argv: Argv<'_>) -> String {
                 let _ = write!(
                     s,
                     "# Stats\r\ntotal_connections_received:{conns}\r\n\
-                     total_commands_processed:{cmds}\r\nrejected_connections:0\r\n\
+                     total_commands_processed:{cmds}\r\nrejected_connections:{rejected}\r\n\
                      expired_keys:{expired}\r\nexpired_stale_perc:{:.2}\r\n\
                      expired_time_cap_reached_count:{cap}\r\n\
                      expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\n\
                      keyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\n\
                      pubsub_channels:0\r\npubsub_patterns:0\r\n",
                     stale * 100.0,
-                    cycle_us / 1000
+                    cycle_us / 1000,
+                    rejected = core
+                        .shared
+                        .rejected
+                        .load(std::sync::atomic::Ordering::Relaxed)
                 );
             }
             "replication" => {
@@ -328,7 +337,7 @@ fn server_section(core: &Rc<Core>, s: &mut String) {
          redis_mode:standalone\r\nredis_lite_version:{}\r\nos:{sysname} {release} {machine}\r\n\
          arch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\ntcp_port:{}\r\n\
          server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\n\
-         configured_hz:{}\r\nshards:{}\r\nexecutable:{exe}\r\nconfig_file:\r\n",
+         configured_hz:{}\r\nshards:{}\r\nexecutable:{exe}\r\nconfig_file:{}\r\n",
         persist::sink::REDIS_VERSION,
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
@@ -338,6 +347,11 @@ fn server_section(core: &Rc<Core>, s: &mut String) {
         core.config.hz,
         core.config.hz,
         core.nshards,
+        core.config
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
     );
 }
 

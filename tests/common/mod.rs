@@ -50,6 +50,8 @@ pub struct Opts {
     pub port: u16,
     /// Extra command-line arguments.
     pub args: Vec<String>,
+    /// A config file, passed first (before every flag) as redis-server wants it.
+    pub config: Option<PathBuf>,
 }
 
 impl Default for Opts {
@@ -58,6 +60,7 @@ impl Default for Opts {
             shards: 2,
             port: 0,
             args: Vec::new(),
+            config: None,
         }
     }
 }
@@ -75,6 +78,10 @@ impl Opts {
     }
     pub fn arg(mut self, a: impl Into<String>) -> Self {
         self.args.push(a.into());
+        self
+    }
+    pub fn config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config = Some(path.into());
         self
     }
 }
@@ -421,6 +428,7 @@ fn spawn(dir: &Path, opts: &Opts) -> Result<Spawned, StartError> {
         };
         known_port = Some(port);
         cmd = Command::new("redis-server");
+        cmd.args(&opts.config);
         cmd.arg("--port")
             .arg(port.to_string())
             .arg("--bind")
@@ -435,6 +443,7 @@ fn spawn(dir: &Path, opts: &Opts) -> Result<Spawned, StartError> {
             .arg("16");
     } else {
         cmd = Command::new(binary());
+        cmd.args(&opts.config);
         cmd.arg("--port")
             .arg(opts.port.to_string())
             .arg("--bind")
