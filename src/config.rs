@@ -813,79 +813,15 @@ pub fn format_cpulist(cpus: &[usize]) -> String {
     parts.join(",")
 }
 
-/// Redis's `sdssplitargs`: space-separated arguments, "double quotes" with `\n \r \t \b \a \xHH`
-/// escapes, 'single quotes' with `\'`. `None` on unbalanced quotes.
+/// Redis's `sdssplitargs` (the request parser's, [`crate::resp::split_line`]), as text.
+/// `None` on unbalanced quotes.
 pub fn split_args(line: &str) -> Option<Vec<String>> {
-    let b = line.as_bytes();
-    let mut p = 0;
-    let mut out = Vec::new();
-    loop {
-        while p < b.len() && b[p].is_ascii_whitespace() {
-            p += 1;
-        }
-        if p >= b.len() {
-            return Some(out);
-        }
-        let (mut inq, mut insq) = (false, false);
-        let mut cur: Vec<u8> = Vec::new();
-        loop {
-            let c = b.get(p).copied();
-            if inq {
-                let c = c?;
-                let hex = |x: Option<&u8>| x.and_then(|x| (*x as char).to_digit(16));
-                if c == b'\\' && b.get(p + 1) == Some(&b'x') {
-                    if let (Some(h), Some(l)) = (hex(b.get(p + 2)), hex(b.get(p + 3))) {
-                        cur.push((h * 16 + l) as u8);
-                        p += 4;
-                        continue;
-                    }
-                }
-                if c == b'\\' && p + 1 < b.len() {
-                    p += 1;
-                    cur.push(match b[p] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        o => o,
-                    });
-                } else if c == b'"' {
-                    // The closing quote must end the argument.
-                    if b.get(p + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else {
-                    cur.push(c);
-                }
-            } else if insq {
-                let c = c?;
-                if c == b'\\' && b.get(p + 1) == Some(&b'\'') {
-                    p += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if b.get(p + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else {
-                    cur.push(c);
-                }
-            } else {
-                match c {
-                    None | Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
-                    Some(b'"') => inq = true,
-                    Some(b'\'') => insq = true,
-                    Some(c) => cur.push(c),
-                }
-            }
-            p += 1;
-        }
-        out.push(String::from_utf8_lossy(&cur).into_owned());
-    }
+    let args = crate::resp::split_line(line.as_bytes())?;
+    Some(
+        args.into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned())
+            .collect(),
+    )
 }
 
 /// An argument as a config line shows it: bare when that reads back the same, else quoted

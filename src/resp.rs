@@ -584,6 +584,20 @@ fn parse_inline(buf: &[u8], start: usize, out: &mut CmdBatch) -> Step {
     Step::Done(lf + 1)
 }
 
+/// Redis's `sdssplitargs` on one line (a config line, say): its arguments, or `None` on
+/// unbalanced quotes. The same splitter inline requests use.
+pub fn split_line(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // Up to the first NUL, as C reads the line.
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
+    let mut b = CmdBatch::new();
+    split_args(line, &mut b).ok()?;
+    if b.open_args() == 0 {
+        return Some(Vec::new());
+    }
+    b.finish_cmd();
+    Some(b.get(0).iter().map(<[u8]>::to_vec).collect())
+}
+
 /// C `isspace` in the C locale.
 #[inline]
 fn is_c_space(b: u8) -> bool {
