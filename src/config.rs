@@ -112,6 +112,10 @@ pub struct Config {
     pub enable_protected_configs: String,
     /// Tunable values given by the file or options, in order (the last one wins).
     pub tunables: Vec<(&'static str, i64)>,
+    /// `cluster-config`: the static slot-map file; "" = not in cluster mode (see `cluster.rs`).
+    pub cluster_config: String,
+    /// `cluster-node-id`: this node's id in the map; "" = the node whose port is ours.
+    pub cluster_node_id: String,
 }
 
 impl Default for Config {
@@ -141,6 +145,8 @@ impl Default for Config {
             supervised: "auto".into(),
             enable_protected_configs: "no".into(),
             tunables: Vec::new(),
+            cluster_config: String::new(),
+            cluster_node_id: String::new(),
         }
     }
 }
@@ -219,6 +225,8 @@ pub const DIRECTIVES: &[Directive] = &[
     d("daemonize", false, When::Start),
     d("supervised", false, When::Start),
     d("enable-protected-configs", false, When::Start),
+    d("cluster-config", false, When::Start),
+    d("cluster-node-id", false, When::Start),
 ];
 
 /// A directive or tunable, found by name or alias (any case).
@@ -586,6 +594,8 @@ impl Config {
             "enable-protected-configs" => {
                 self.enable_protected_configs = one_of(a, &["no", "yes", "local"])?.to_string()
             }
+            "cluster-config" => self.cluster_config = a.to_string(),
+            "cluster-node-id" => self.cluster_node_id = a.to_string(),
             _ => return Err("Bad directive or wrong number of arguments".into()),
         }
         Ok(())
@@ -935,6 +945,8 @@ pub fn current(config: &Config, live: &Live, human: bool) -> Vec<Setting> {
             "daemonize" => yn(false),
             "supervised" => one(config.supervised.clone()),
             "enable-protected-configs" => one(config.enable_protected_configs.clone()),
+            "cluster-config" => one(config.cluster_config.clone()),
+            "cluster-node-id" => one(config.cluster_node_id.clone()),
             _ => continue,
         };
         out.push((d.name, v));

@@ -26,6 +26,8 @@
 //! | key ownership (`shard_of`), the per-core `Core`, forwarded batches | `shard.rs` |
 //! | splitting and merging multi-shard commands, reply order | `router.rs` |
 //! | one connection's loop | `conn.rs` |
+//! | cluster mode: the static slot map, MOVED/CROSSSLOT, CLUSTER commands | `cluster.rs` |
+//! | entry points shared by the cargo-fuzz targets and their corpus replay test | `fuzzing.rs` |
 //! | AUTH/requirepass checks, the NOAUTH gate's commands, protected mode, maxclients | `access.rs` |
 //! | executors, meshes, listeners, ready line, shutdown | `server.rs` |
 //! | per-core client registry (CLIENT LIST/KILL/UNBLOCK), CLIENT PAUSE | `clients.rs` |
@@ -51,9 +53,12 @@
 pub mod access;
 pub mod blocking;
 pub mod clients;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod conn;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keyspace;
 pub mod logging;
 pub mod notify;

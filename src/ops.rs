@@ -156,8 +156,13 @@ pub fn banner(
         "unpinned".to_string()
     };
     tracing::info!(
-        "Running mode=standalone, port={}, shards={nshards} ({placement}), memlock={}, \
+        "Running mode={}, port={}, shards={nshards} ({placement}), memlock={}, \
          nofile={nofile} (maxclients {}), databases={}, dir={}",
+        if config.cluster_config.is_empty() {
+            "standalone"
+        } else {
+            "cluster"
+        },
         config.port,
         limit_text(memlock),
         crate::tunables::MAXCLIENTS.get(),

@@ -159,6 +159,20 @@ impl Dispatcher {
             }
             return Flow::Continue;
         }
+        // Cluster mode: keys of another node's slot, or of several slots, are redirected before
+        // anything runs or queues (Redis's processCommand order). One relaxed load otherwise.
+        if crate::cluster::enabled() {
+            if let Some(redirect) = crate::cluster::redirect(idx, argv, session) {
+                if spec.name == "exec" {
+                    session.multi = None;
+                    cmd::multi::forget_watch(session);
+                } else {
+                    cmd::multi::flag_error(session);
+                }
+                self.local(out, |r| r.error(&redirect));
+                return Flow::Continue;
+            }
+        }
         // RESP2 subscribed state: only the pub/sub commands, and PING answers as an array.
         if session.subscriptions > 0 && session.proto == crate::resp::Proto::Resp2 {
             if !cmd::pubsub::allowed_when_subscribed(spec.name) {

@@ -91,6 +91,16 @@ pub fn run(config: Config) -> Result<(), StartError> {
         probe_port_free(&config.bind, config.port)?;
     }
 
+    if !config.cluster_config.is_empty() {
+        crate::cluster::init(
+            std::path::Path::new(&config.cluster_config),
+            &config.cluster_node_id,
+            config.port,
+        )
+        .map_err(|e| StartError(format!("cluster mode: {e}")))?;
+    }
+    watch_sighup()?;
+
     let signal = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, signal.clone())
@@ -467,6 +477,30 @@ fn set_keepalive(fd: RawFd, interval: i64) -> std::io::Result<()> {
             return Err(std::io::Error::last_os_error());
         }
     }
+    Ok(())
+}
+
+/// SIGHUP: in cluster mode, re-read the slot map; otherwise ignored, as Redis ignores it (a
+/// closed terminal must not stop the server).
+fn watch_sighup() -> Result<(), StartError> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
+        .map_err(|e| StartError(format!("cannot install the SIGHUP handler: {e}")))?;
+    std::thread::Builder::new()
+        .name("sighup".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if crate::cluster::enabled() {
+                    if let Err(e) = crate::cluster::reload() {
+                        tracing::warn!(
+                            "SIGHUP: cluster map NOT reloaded, keeping the current one: {e}"
+                        );
+                    }
+                } else {
+                    tracing::info!("SIGHUP received and ignored (not in cluster mode)");
+                }
+            }
+        })
+        .map_err(|e| StartError(format!("cannot start the SIGHUP thread: {e}")))?;
     Ok(())
 }
 

@@ -23,12 +23,20 @@ pub const SLOTS: usize = 16384;
 ///
 /// Why CRC16 slots and not a hasher: ownership must be stable across builds, restarts and machines
 /// (snapshots are re-routed with it), and hashtags (`{user1}:a`, `{user1}:b`) let a user co-locate
-/// keys exactly as Redis Cluster does.
+/// keys exactly as Redis Cluster does. Why slots interleave over shards (`slot % n`) rather than
+/// split into ranges: in cluster mode a node owns slot *ranges* (e.g. 0-5460), and interleaving
+/// spreads any range evenly over the node's cores.
 pub fn shard_of(key: &[u8], nshards: usize) -> usize {
     if nshards <= 1 {
         return 0;
     }
-    key_slot(key) * nshards / SLOTS
+    shard_of_slot(key_slot(key), nshards)
+}
+
+/// The shard that owns every key of `slot` among `nshards`.
+#[inline]
+pub fn shard_of_slot(slot: usize, nshards: usize) -> usize {
+    slot % nshards
 }
 
 /// Redis Cluster's `keyHashSlot`: CRC16 of the key, or of the first non-empty `{...}` section.

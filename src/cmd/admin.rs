@@ -89,6 +89,9 @@ fn select(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
         out.error("ERR value is out of range, value must between -2147483648 and 2147483647");
         return;
     }
+    if crate::cluster::enabled() && id != 0 {
+        return out.error("ERR SELECT is not allowed in cluster mode");
+    }
     match usize::try_from(id) {
         Ok(db) if db < ctx.config.databases => {
             ctx.session.db = db;

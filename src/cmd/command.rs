@@ -353,6 +353,53 @@ fn find_for_argv(args: &[&[u8]]) -> Option<&'static Entry> {
     find_sub(top, args[1])
 }
 
+/// Calls `f` with each key of a command line, as Redis's `getKeysFromCommand` finds them for
+/// cluster routing: the getkeys callback for commands with movable keys, else the legacy
+/// first/last/step range — which, unlike key specs, also covers the channels of SPUBLISH and
+/// SSUBSCRIBE, so shard channels route by slot too. `idx` is the command's table index.
+pub fn for_each_cluster_key<'a>(idx: usize, argv: Argv<'a>, mut f: impl FnMut(&'a [u8])) {
+    static BY_TABLE: OnceLock<Vec<Option<usize>>> = OnceLock::new();
+    let by_table = BY_TABLE.get_or_init(|| {
+        let r = registry();
+        table()
+            .iter()
+            .map(|c| r.by_name.get(c.name).copied())
+            .collect()
+    });
+    let Some(&Some(ei)) = by_table.get(idx) else {
+        return;
+    };
+    let mut e = &registry().entries[ei];
+    if !e.subs.is_empty() {
+        if argv.len() < 2 {
+            return;
+        }
+        match find_sub(e, argv.get(1)) {
+            Some(sub) => e = sub,
+            None => return,
+        }
+    }
+    if e.doc.getkeys.is_some() || e.has_flag("movablekeys") {
+        let args: Vec<&'a [u8]> = argv.iter().collect();
+        for (pos, _) in keys_of(e, &args) {
+            if let Some(&k) = args.get(pos) {
+                f(k);
+            }
+        }
+        return;
+    }
+    if e.first <= 0 || e.step <= 0 {
+        return;
+    }
+    let argc = argv.len() as i32;
+    let last = if e.last < 0 { argc + e.last } else { e.last };
+    let mut j = e.first;
+    while j <= last && j < argc {
+        f(argv.get(j as usize));
+        j += e.step;
+    }
+}
+
 // --- the command --------------------------------------------------------------------------------
 
 fn command(_ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {

@@ -4082,4 +4082,133 @@ pub static DOCS: &[Doc] = &[
             ).tok("FILTERBY").opt(),
         ]),
     ]),
+    Doc::cmd(
+        "cluster",
+        "cluster",
+        "3.0.0",
+        "Groups the commands that describe the cluster's slot map.",
+        "Varies with the subcommand.",
+    )
+    .subs(&[
+        Doc::sub(
+            "cluster|countkeysinslot",
+            3,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Counts the keys this node holds in a hash slot.",
+            "O(N), N being the number of keys in the node's shard that owns the slot.",
+        )
+        .args(&[
+            Arg::integer("slot"),
+        ]),
+        Doc::sub(
+            "cluster|getkeysinslot",
+            4,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Lists up to count key names this node holds in a hash slot.",
+            "O(N), N being the number of keys in the node's shard that owns the slot.",
+        )
+        .tips(&["nondeterministic_output"])
+        .args(&[
+            Arg::integer("slot"),
+            Arg::integer("count"),
+        ]),
+        Doc::sub(
+            "cluster|help",
+            2,
+            &["loading", "stale"],
+            "cluster",
+            "5.0.0",
+            "Describes the CLUSTER subcommands.",
+            "O(1)",
+        ),
+        Doc::sub(
+            "cluster|info",
+            2,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Reports the state of the cluster as this node sees it.",
+            "O(1)",
+        )
+        .tips(&["nondeterministic_output"]),
+        Doc::sub(
+            "cluster|keyslot",
+            3,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Computes the hash slot of a key.",
+            "O(N), N being the length of the key.",
+        )
+        .args(&[
+            Arg::string("key"),
+        ]),
+        Doc::sub(
+            "cluster|myid",
+            2,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Replies with this node's id.",
+            "O(1)",
+        ),
+        Doc::sub(
+            "cluster|nodes",
+            2,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Lists every node of the map in Redis's nodes-file format.",
+            "O(N), N being the number of nodes.",
+        )
+        .tips(&["nondeterministic_output"]),
+        Doc::sub(
+            "cluster|shards",
+            2,
+            &["stale"],
+            "cluster",
+            "7.0.0",
+            "Lists each shard's slot ranges and the nodes serving them.",
+            "O(N), N being the number of nodes.",
+        )
+        .tips(&["nondeterministic_output"]),
+        Doc::sub(
+            "cluster|slots",
+            2,
+            &["stale"],
+            "cluster",
+            "3.0.0",
+            "Lists the slot ranges and the node serving each.",
+            "O(N), N being the number of nodes.",
+        )
+        .tips(&["nondeterministic_output"]),
+    ]),
+    Doc::cmd(
+        "readonly",
+        "cluster",
+        "3.0.0",
+        "Enables reads from replicas for this connection (the static map has none).",
+        "O(1)",
+    )
+    .acl(&["connection"]),
+    Doc::cmd(
+        "readwrite",
+        "cluster",
+        "3.0.0",
+        "Turns READONLY off for this connection.",
+        "O(1)",
+    )
+    .acl(&["connection"]),
+    Doc::cmd(
+        "asking",
+        "cluster",
+        "3.0.0",
+        "Marks the next command as following an ASK redirection.",
+        "O(1)",
+    )
+    .acl(&["connection"]),
 ];

@@ -861,6 +861,9 @@ async fn copy_async(core: &Rc<Core>, db: usize, argv: Argv<'_>, out: &mut Reply)
         }
         j += 1;
     }
+    if crate::cluster::enabled() && (db != 0 || dst_db != 0) {
+        return out.error("ERR Copying to another database is not allowed in cluster mode");
+    }
     if dst_db == db && src == dst {
         return out.error(ERR_SAME_OBJECT);
     }
@@ -917,6 +920,9 @@ fn copy_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 /// MOVE key db: 1 when moved (with its TTL), 0 when the key is missing or `db` has it already.
 /// Always in place: a key's owner is the same in every DB.
 fn move_(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
+    if crate::cluster::enabled() {
+        return out.error("ERR MOVE is not allowed in cluster mode");
+    }
     let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
     let dst_db = match parse_db(argv.get(2), ctx.ks.databases()) {
         Ok(d) => d,

@@ -216,6 +216,7 @@ pub fn table() -> &'static [CommandSpec] {
         client::register(&mut t);
         scripting::register(&mut t);
         command::register(&mut t);
+        crate::cluster::register(&mut t);
         t
     })
 }

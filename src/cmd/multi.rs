@@ -55,6 +55,16 @@ pub struct Queued {
     aborted: bool,
 }
 
+impl Queued {
+    /// Each queued command with its table index, in order (cluster mode checks their keys at
+    /// EXEC).
+    pub fn for_each<'a>(&'a self, mut f: impl FnMut(usize, Argv<'a>)) {
+        for (i, &idx) in self.idx.iter().enumerate() {
+            f(idx as usize, self.cmds.get(i));
+        }
+    }
+}
+
 /// One WATCH period of a client: its id on the shards, and which shards hold its keys.
 #[derive(Debug)]
 pub struct Watching {

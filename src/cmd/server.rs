@@ -451,6 +451,9 @@ fn swapdb<'a>(
     out: &'a mut Reply,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
     Box::pin(async move {
+        if crate::cluster::enabled() {
+            return out.error("ERR SWAPDB is not allowed in cluster mode");
+        }
         // Redis's getIntFromObjectOrReply: a C int, or the given message.
         let index = |a: &[u8]| super::parse_i64(a).and_then(|v| i32::try_from(v).ok());
         let Some(a) = index(argv.get(1)) else {

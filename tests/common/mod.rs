@@ -907,7 +907,7 @@ impl Conn {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Key ownership, computed as the server does (Redis Cluster slots, then `slot * n / 16384`).
+// Key ownership, computed as the server does (Redis Cluster slots, then `slot % n`).
 // ---------------------------------------------------------------------------------------------
 
 /// CRC16-CCITT (XMODEM), bitwise.
@@ -943,7 +943,7 @@ pub fn shard_of(key: &[u8], nshards: usize) -> usize {
     if nshards <= 1 {
         return 0;
     }
-    key_slot(key) * nshards / 16384
+    key_slot(key) % nshards
 }
 
 /// The first `per_shard` keys `prefix<n>` owned by each of `nshards` shards.
