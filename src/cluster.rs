@@ -717,6 +717,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_map_in_deploy_is_valid() {
+        let text = include_str!("../deploy/cluster.map");
+        let map = build(parse(text).unwrap(), "n2", 0).unwrap();
+        assert_eq!(map.nodes.len(), 3);
+        assert_eq!(map.owner(12182).id, "n3");
+    }
+
+    #[test]
     fn several_ranges_and_single_slots() {
         let text = "a 10.0.0.1:1 0-99,200,300-16383\nb 10.0.0.2:1 100-199,201-299\n";
         let map = build(parse(text).unwrap(), "b", 0).unwrap();
