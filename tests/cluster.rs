@@ -727,3 +727,92 @@ fn redis_py_cluster_client_routes_and_pipelines() {
     assert!(status.success(), "redis-py cluster suite failed:\n{output}");
     let _ = std::io::stderr().write_all(output.as_bytes());
 }
+
+/// The README's procedure for moving slots: pause writes on the source, reload the map on the
+/// target (it now serves the slots, empty), copy the keys with GETKEYSINSLOT + DUMP/PTTL →
+/// RESTORE, reload the map on the other nodes, unpause. A write that arrived during the pause is
+/// answered MOVED afterwards and lands on the new owner: nothing is lost.
+#[test]
+fn moving_slots_by_the_documented_procedure_loses_no_write() {
+    if skip() {
+        return;
+    }
+    let c = Cluster::start();
+    let mut n1 = c.conn(0);
+    let mut n2 = c.conn(1);
+    let keys: Vec<String> = (0..)
+        .map(|n| format!("mig{n}"))
+        .filter(|k| key_slot(k.as_bytes()) <= 100)
+        .take(20)
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(n1.cmd(&["SET", k, &format!("v{i}")]), ok());
+        } else {
+            assert_eq!(n1.cmd(&["RPUSH", k, "a", "b"]), int(2));
+            assert_eq!(n1.cmd(&["EXPIRE", k, "1000"]), int(1));
+        }
+    }
+    // 1. Pause writes on the source; a writer that arrives now waits.
+    assert_eq!(n1.cmd(&["CLIENT", "PAUSE", "20000", "WRITE"]), ok());
+    let mut writer = c.conn(0);
+    writer.send_cmd(&["SET", &keys[0], "during-pause"]);
+    // 2. The new map, loaded by the target first.
+    let text = map_text(&c.ports, &["101-5460", "0-100,5461-10922", "10923-16383"]);
+    std::fs::write(&c.map, text).unwrap();
+    c.nodes[1].signal(libc::SIGHUP);
+    assert!(wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || epoch(&mut n2) == 4
+    ));
+    // 3. Copy every key of slots 0-100, with its TTL.
+    let mut copied = 0;
+    for slot in 0..=100 {
+        let found = n1.cmd(&["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "1000"]);
+        for k in found.strings() {
+            let payload = n1.cmd(&["DUMP", &k]);
+            let ttl = n1.cmd(&["PTTL", &k]).int().max(0).to_string();
+            let restore: [&[u8]; 5] = [
+                b"RESTORE",
+                k.as_bytes(),
+                ttl.as_bytes(),
+                payload.bytes(),
+                b"REPLACE",
+            ];
+            assert_eq!(n2.cmd(&restore), ok(), "{k}");
+            copied += 1;
+        }
+    }
+    assert_eq!(copied, keys.len());
+    // 4. The other nodes take the map, then the source resumes: the paused write is redirected.
+    for i in [0, 2] {
+        c.nodes[i].signal(libc::SIGHUP);
+        let mut conn = c.conn(i);
+        assert!(wait_until(
+            Duration::from_secs(10),
+            Duration::from_millis(10),
+            || epoch(&mut conn) == 4
+        ));
+    }
+    assert_eq!(n1.cmd(&["CLIENT", "UNPAUSE"]), ok());
+    let slot = key_slot(keys[0].as_bytes());
+    assert_eq!(
+        writer.read_reply(),
+        err(&format!("MOVED {slot} 127.0.0.1:{}", c.ports[1]))
+    );
+    assert_eq!(n2.cmd(&["SET", &keys[0], "during-pause"]), ok());
+    // Every key is on the new owner, values and TTLs intact.
+    for (i, k) in keys.iter().enumerate() {
+        if i == 0 {
+            assert_eq!(n2.cmd(&["GET", k]), bulk("during-pause"));
+        } else if i % 2 == 0 {
+            assert_eq!(n2.cmd(&["GET", k]), bulk(format!("v{i}")));
+        } else {
+            assert_eq!(n2.cmd(&["LRANGE", k, "0", "-1"]), bulks(&["a", "b"]));
+            let ttl = n2.cmd(&["TTL", k]).int();
+            assert!((990..=1000).contains(&ttl), "{k}: ttl {ttl}");
+        }
+        assert!(n1.cmd(&["GET", k]).error_text().starts_with("MOVED"));
+    }
+}
