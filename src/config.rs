@@ -114,6 +114,9 @@ pub struct Config {
     pub tunables: Vec<(&'static str, i64)>,
     /// `cluster-config`: the static slot-map file; "" = not in cluster mode (see `cluster.rs`).
     pub cluster_config: String,
+    /// `cluster-enabled` as given (redis.conf's switch); cluster mode itself follows
+    /// `cluster-config`, and start-up refuses the two disagreeing.
+    pub cluster_enabled: Option<bool>,
     /// `cluster-node-id`: this node's id in the map; "" = the node whose port is ours.
     pub cluster_node_id: String,
 }
@@ -146,6 +149,7 @@ impl Default for Config {
             enable_protected_configs: "no".into(),
             tunables: Vec::new(),
             cluster_config: String::new(),
+            cluster_enabled: None,
             cluster_node_id: String::new(),
         }
     }
@@ -225,6 +229,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("daemonize", false, When::Start),
     d("supervised", false, When::Start),
     d("enable-protected-configs", false, When::Start),
+    d("cluster-enabled", false, When::Start),
     d("cluster-config", false, When::Start),
     d("cluster-node-id", false, When::Start),
 ];
@@ -594,6 +599,7 @@ impl Config {
             "enable-protected-configs" => {
                 self.enable_protected_configs = one_of(a, &["no", "yes", "local"])?.to_string()
             }
+            "cluster-enabled" => self.cluster_enabled = Some(yes_no(a)?),
             "cluster-config" => self.cluster_config = a.to_string(),
             "cluster-node-id" => self.cluster_node_id = a.to_string(),
             _ => return Err("Bad directive or wrong number of arguments".into()),
@@ -945,6 +951,7 @@ pub fn current(config: &Config, live: &Live, human: bool) -> Vec<Setting> {
             "daemonize" => yn(false),
             "supervised" => one(config.supervised.clone()),
             "enable-protected-configs" => one(config.enable_protected_configs.clone()),
+            "cluster-enabled" => yn(!config.cluster_config.is_empty()),
             "cluster-config" => one(config.cluster_config.clone()),
             "cluster-node-id" => one(config.cluster_node_id.clone()),
             _ => continue,

@@ -91,6 +91,21 @@ pub fn run(config: Config) -> Result<(), StartError> {
         probe_port_free(&config.bind, config.port)?;
     }
 
+    match (config.cluster_enabled, config.cluster_config.is_empty()) {
+        (Some(true), true) => {
+            return Err(StartError(
+                "cluster-enabled yes needs --cluster-config <slot map file>: redis-lite's \
+                 cluster mode uses a static map (see README.md, Cluster mode)"
+                    .into(),
+            ))
+        }
+        (Some(false), false) => {
+            return Err(StartError(
+                "cluster-enabled no contradicts --cluster-config (remove one of them)".into(),
+            ))
+        }
+        _ => {}
+    }
     if !config.cluster_config.is_empty() {
         crate::cluster::init(
             std::path::Path::new(&config.cluster_config),

@@ -816,3 +816,51 @@ fn moving_slots_by_the_documented_procedure_loses_no_write() {
         assert!(n1.cmd(&["GET", k]).error_text().starts_with("MOVED"));
     }
 }
+
+#[test]
+fn cluster_mode_shows_in_hello_config_and_sort() {
+    if skip() {
+        return;
+    }
+    let c = Cluster::start();
+    let mut n1 = c.conn(0);
+    let hello = n1.cmd(&["HELLO", "2"]);
+    let fields = hello.items();
+    let mode = fields.iter().position(|f| *f == bulk("mode")).unwrap();
+    assert_eq!(fields[mode + 1], bulk("cluster"));
+    assert_eq!(
+        n1.cmd(&["CONFIG", "GET", "cluster-enabled"]),
+        bulks(&["cluster-enabled", "yes"])
+    );
+    let k = key_on(&c, 0, "s");
+    assert_eq!(n1.cmd(&["RPUSH", &k, "3", "1", "2"]), int(3));
+    assert_eq!(n1.cmd(&["SORT", &k]), bulks(&["1", "2", "3"]));
+    assert_eq!(
+        n1.cmd(&["SORT", &k, "BY", "w_*"]),
+        err("ERR BY option of SORT denied in Cluster mode.")
+    );
+    assert_eq!(
+        n1.cmd(&["SORT", &k, "BY", "nosort"]),
+        bulks(&["3", "1", "2"])
+    );
+    assert_eq!(
+        n1.cmd(&["SORT", &k, "GET", "#"]),
+        err("ERR GET option of SORT denied in Cluster mode.")
+    );
+    // redis.conf's switch alone is not enough: the map is what cluster mode runs on.
+    let e = match Server::try_start(Opts::shards(1).arg("--cluster-enabled").arg("yes")) {
+        Ok(_) => panic!("started in cluster mode without a map"),
+        Err(e) => e,
+    };
+    assert!(
+        e.output
+            .contains("cluster-enabled yes needs --cluster-config"),
+        "{}",
+        e.output
+    );
+    let s = Server::start(Opts::shards(1).arg("--cluster-enabled").arg("no"));
+    assert_eq!(
+        s.conn().cmd(&["CONFIG", "GET", "cluster-enabled"]),
+        bulks(&["cluster-enabled", "no"])
+    );
+}

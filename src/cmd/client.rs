@@ -195,7 +195,11 @@ fn hello(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     out.bulk(b"id");
     out.int(s.id as i64);
     out.bulk(b"mode");
-    out.bulk(b"standalone");
+    out.bulk(if crate::cluster::enabled() {
+        b"cluster".as_slice()
+    } else {
+        b"standalone"
+    });
     out.bulk(b"role");
     out.bulk(b"master");
     out.bulk(b"modules");

@@ -1393,8 +1393,15 @@ fn parse_sort<'a>(
             let p = argv.get(j + 1);
             o.by = Some(p);
             o.dontsort = !c_str(p).contains(&b'*');
+            // A pattern names keys of any slot: Redis Cluster refuses it (a constant BY is fine).
+            if !o.dontsort && crate::cluster::enabled() {
+                return Err("ERR BY option of SORT denied in Cluster mode.");
+            }
             j += 1;
         } else if opt_is(opt, "get") && left >= 1 {
+            if crate::cluster::enabled() {
+                return Err("ERR GET option of SORT denied in Cluster mode.");
+            }
             o.gets.push(argv.get(j + 1));
             j += 1;
         } else {
