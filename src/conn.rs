@@ -23,6 +23,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Initial read buffer; grows only while one frame is larger than it, and shrinks back after.
 const READ_BUF: usize = 16 * 1024;
 
+/// Most the input buffer grows past what the pending frame needs (see `serve`).
+const GROW_SLACK: usize = 1024 * 1024;
+
+/// A command arena holding more than this after its batch is freed rather than reused.
+const SHRINK_AT: usize = 1024 * 1024;
+
 /// A write at least this big may take a while: it counts as interaction for the idle timeout.
 const LONG_WRITE: usize = 64 * 1024;
 
@@ -66,7 +72,15 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
                 end -= start;
                 start = 0;
             } else {
-                let want = inbuf.len() * 2;
+                // Doubling, but no further than the pending frame needs plus some slack: a
+                // 512 MB argument then costs about 512 MB here, not a 1 GB buffer. Never more
+                // than double, so a header alone cannot make it allocate what it declares.
+                let len = inbuf.len();
+                let want = if needed > len {
+                    needed.saturating_add(len.min(GROW_SLACK)).min(len * 2)
+                } else {
+                    len * 2
+                };
                 // Redis's `client-query-buffer-limit` (CONFIG SET-able).
                 if want as i64 > crate::tunables::CLIENT_QUERY_BUFFER_LIMIT.get() {
                     tracing::debug!(
@@ -351,6 +365,10 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         }
         if close {
             break;
+        }
+        // A big batch's arena (a 512 MB argument, say) is not kept for the connection's life.
+        if batch.data_len() > SHRINK_AT || batch.len() > 64 * 1024 {
+            batch = CmdBatch::new();
         }
         if start == end {
             start = 0;

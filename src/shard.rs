@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Largest forwarding arena (argument bytes, commands) kept for reuse once its batch is answered.
+const SPARE_MAX_BYTES: usize = 1024 * 1024;
+const SPARE_MAX_CMDS: usize = 64 * 1024;
+
 /// The reply to a command whose owning shard is gone (only while the server stops).
 pub const SHARD_GONE: &[u8] = b"-ERR shard unavailable (server shutting down)\r\n";
 
@@ -538,6 +542,11 @@ impl Core {
             let rb = Rc::new(rb);
             for w in waiters {
                 let _ = w.send(rb.clone());
+            }
+            // Reuse keeps the steady state allocation-free, but an arena that carried a huge
+            // argument (a 512 MB SET) would stay resident for good: only modest ones return.
+            if batch.data_len() > SPARE_MAX_BYTES || batch.len() > SPARE_MAX_CMDS {
+                continue;
             }
             batch.clear();
             meta.clear();
