@@ -73,6 +73,8 @@ pub struct Config {
     /// TCP port; 0 picks a free ephemeral port (the ready line says which).
     pub port: u16,
     pub protected_mode: bool,
+    /// Redis's `stop-writes-on-bgsave-error` (default yes).
+    pub stop_writes_on_bgsave_error: bool,
     /// Empty: no password.
     pub requirepass: String,
     pub databases: usize,
@@ -128,6 +130,7 @@ impl Default for Config {
             bind: DEFAULT_BIND.into(),
             port: 6379,
             protected_mode: true,
+            stop_writes_on_bgsave_error: true,
             requirepass: String::new(),
             databases: 16,
             dir: PathBuf::from("."),
@@ -208,6 +211,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("dbfilename", false, When::Runtime),
     d("save", true, When::Runtime),
     d("rdbcompression", false, When::Runtime),
+    d("stop-writes-on-bgsave-error", false, When::Runtime),
     d("rdbchecksum", false, When::Start),
     d("loglevel", false, When::Runtime),
     d("logfile", false, When::Start),
@@ -493,6 +497,7 @@ impl Config {
             }
             "port" => self.port = int(a, 0, 65535)? as u16,
             "protected-mode" => self.protected_mode = yes_no(a)?,
+            "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = yes_no(a)?,
             "requirepass" => self.requirepass = a.to_string(),
             "databases" => self.databases = int(a, 1, 65535)? as usize,
             "dir" => {
@@ -615,6 +620,10 @@ impl Config {
             }
         }
         tunables::PROTECTED_MODE.store(self.protected_mode, std::sync::atomic::Ordering::Relaxed);
+        tunables::STOP_WRITES_ON_BGSAVE_ERROR.store(
+            self.stop_writes_on_bgsave_error,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         tunables::set_requirepass(self.requirepass.as_bytes());
         set_obuf_limits(&self.obuf_limits);
         crate::notify::set_flags(self.notify_keyspace_events);
@@ -923,6 +932,9 @@ pub fn current(config: &Config, live: &Live, human: bool) -> Vec<Setting> {
                 }
             }
             "rdbcompression" => yn(live.compress),
+            "stop-writes-on-bgsave-error" => yn(
+                tunables::STOP_WRITES_ON_BGSAVE_ERROR.load(std::sync::atomic::Ordering::Relaxed)
+            ),
             "rdbchecksum" => yn(true),
             "loglevel" => one(crate::logging::level()),
             "logfile" => one(config.logfile.clone()),
@@ -1008,7 +1020,7 @@ fn defaults(live: &Live) -> Vec<Setting> {
     // These come from process-wide state; their defaults are fixed.
     for (name, v) in out.iter_mut() {
         *v = match *name {
-            "protected-mode" => vec![vec!["yes".into()]],
+            "protected-mode" | "stop-writes-on-bgsave-error" => vec![vec!["yes".into()]],
             "requirepass" | "notify-keyspace-events" => vec![vec![String::new()]],
             "loglevel" => vec![vec!["notice".into()]],
             "client-output-buffer-limit" => format_obuf(&DEFAULT_OBUF, true)

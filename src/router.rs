@@ -24,6 +24,28 @@ pub const FLUSH_AT: usize = 1024 * 1024;
 const FIRST_FWD_CHUNK: u32 = 16;
 const MAX_FWD_CHUNK: u32 = 512;
 
+/// Redis's reply while writes are refused after a failed background save.
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently \
+    unable to persist to disk. Commands that may modify the data set are disabled, because this \
+    instance is configured to report errors during writes if RDB snapshotting fails \
+    (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB \
+    error.";
+
+/// Whether a command is refused on a disk error: a write, PING, or an EXEC with a queued write.
+fn refused_on_disk_error(spec: &cmd::CommandSpec, session: &Session) -> bool {
+    if spec.flags & cmd::flags::WRITE != 0 || spec.name == "ping" {
+        return true;
+    }
+    if spec.name != "exec" {
+        return false;
+    }
+    let mut write = false;
+    if let Some(q) = &session.multi {
+        q.for_each(|i, _| write |= cmd::table()[i].flags & cmd::flags::WRITE != 0);
+    }
+    write
+}
+
 /// Where one command's reply comes from once the batch is complete.
 enum Slot {
     Scratch(Range<u32>),
@@ -172,6 +194,23 @@ impl Dispatcher {
                 self.local(out, |r| r.error(&redirect));
                 return Flow::Continue;
             }
+        }
+        // A failed background save with save points set: writes (EXEC of queued writes too) and
+        // PING are refused, as Redis's processCommand does. One relaxed load otherwise.
+        if core.shared.writes_refused() && refused_on_disk_error(spec, session) {
+            if spec.name == "exec" {
+                session.multi = None;
+                cmd::multi::forget_watch(session);
+                self.local(out, |r| {
+                    r.error(&format!(
+                        "EXECABORT Transaction discarded because of: {MISCONF}"
+                    ))
+                });
+            } else {
+                cmd::multi::flag_error(session);
+                self.local(out, |r| r.error(MISCONF));
+            }
+            return Flow::Continue;
         }
         // RESP2 subscribed state: only the pub/sub commands, and PING answers as an array.
         if session.subscriptions > 0 && session.proto == crate::resp::Proto::Resp2 {

@@ -115,6 +115,12 @@ pub fn run(config: Config) -> Result<(), StartError> {
         .map_err(|e| StartError(format!("cluster mode: {e}")))?;
     }
     watch_sighup()?;
+    // A file-size limit (`ulimit -f`) must fail a snapshot write with EFBIG, reported as a failed
+    // save, not kill the server with SIGXFSZ.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 
     let signal = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

@@ -153,6 +153,10 @@ pub struct Shared {
     pub clients: std::sync::atomic::AtomicU64,
     /// Connections refused (maxclients, protected mode): INFO's rejected_connections.
     pub rejected: std::sync::atomic::AtomicU64,
+    /// The last background save failed and save points are set: with
+    /// `stop-writes-on-bgsave-error`, writes get MISCONF. Mirrors [`crate::persist::PersistState`]
+    /// so the per-command check is one relaxed load, not a lock.
+    pub disk_error: AtomicBool,
 }
 
 impl Shared {
@@ -169,7 +173,20 @@ impl Shared {
             started: std::time::Instant::now(),
             clients: std::sync::atomic::AtomicU64::new(0),
             rejected: std::sync::atomic::AtomicU64::new(0),
+            disk_error: AtomicBool::new(false),
         }
+    }
+
+    /// Refreshes [`Shared::disk_error`] after the save state or the save points changed.
+    pub fn sync_disk_error(&self, st: &crate::persist::PersistState) {
+        self.disk_error.store(st.disk_error(), Ordering::Relaxed);
+    }
+
+    /// Writes (and PING) are refused with MISCONF, as Redis's `writeCommandsDeniedByDiskError`.
+    #[inline]
+    pub fn writes_refused(&self) -> bool {
+        self.disk_error.load(Ordering::Relaxed)
+            && crate::tunables::STOP_WRITES_ON_BGSAVE_ERROR.load(Ordering::Relaxed)
     }
 
     /// The persistence state (a poisoned lock only means a panic elsewhere; the data is plain).

@@ -196,6 +196,11 @@ pub fn normal_output_limits() -> (u64, u64, u64) {
 /// loopback address.
 pub static PROTECTED_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
+/// Redis's `stop-writes-on-bgsave-error` (default yes): while the last background save failed
+/// and save points are set, write commands and PING get MISCONF (see `Shared::disk_error`).
+pub static STOP_WRITES_ON_BGSAVE_ERROR: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(true);
+
 /// Redis's `requirepass`. Read on every AUTH and on every connection's first command, written
 /// by start-up and CONFIG SET: a lock is cheap there. `None` (or empty) means no password.
 static REQUIREPASS: std::sync::RwLock<Option<std::sync::Arc<[u8]>>> = std::sync::RwLock::new(None);

@@ -2255,3 +2255,136 @@ fn hashes_and_sets_survive_save_and_restart() {
         assert_eq!(got, want, "{key}");
     }
 }
+
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently \
+    unable to persist to disk. Commands that may modify the data set are disabled, because this \
+    instance is configured to report errors during writes if RDB snapshotting fails \
+    (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB \
+    error.";
+
+/// Makes a BGSAVE fail: points `dir` at a directory, removes it, and runs BGSAVE to its end.
+fn fail_bgsave(s: &Server, c: &mut Conn) {
+    let gone = s.dir().join("gone");
+    std::fs::create_dir(&gone).unwrap();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "dir", gone.to_str().unwrap()]),
+        ok()
+    );
+    std::fs::remove_dir(&gone).unwrap();
+    assert_eq!(c.cmd(&["BGSAVE"]), simple("Background saving started"));
+    assert_eq!(wait_bgsave_done(s, c), "err");
+}
+
+/// Redis's `stop-writes-on-bgsave-error`: after a failed BGSAVE with save points set, writes,
+/// PING and an EXEC of queued writes get MISCONF; reads still work; turning the option off,
+/// dropping the save points or a good SAVE lets writes through again.
+#[test]
+fn failed_bgsave_refuses_writes_with_misconf() {
+    let s = Server::start(
+        Opts::shards(2)
+            .arg("--save")
+            .arg("3600 1")
+            .arg("--enable-protected-configs")
+            .arg("yes"),
+    );
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "stop-writes-on-bgsave-error"]),
+        arr(vec![bulk("stop-writes-on-bgsave-error"), bulk("yes")])
+    );
+    assert_eq!(c.cmd(&["SET", "k", "v"]), ok());
+    // A transaction queued before the failure, executed after it.
+    let mut tx = s.conn();
+    assert_eq!(tx.cmd(&["MULTI"]), ok());
+    assert_eq!(tx.cmd(&["SET", "t", "1"]), simple("QUEUED"));
+
+    fail_bgsave(&s, &mut c);
+    assert_eq!(c.cmd(&["SET", "k", "w"]), err(MISCONF));
+    assert_eq!(c.cmd(&["DEL", "k"]), err(MISCONF));
+    assert_eq!(c.cmd(&["PING"]), err(MISCONF));
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("v"));
+    assert_eq!(c.cmd(&["ECHO", "x"]), bulk("x"));
+    assert_eq!(
+        tx.cmd(&["EXEC"]),
+        err(&format!(
+            "EXECABORT Transaction discarded because of: {MISCONF}"
+        ))
+    );
+    assert_eq!(tx.cmd(&["GET", "t"]), nil());
+    // Refused inside MULTI: the transaction is flagged; a read-only one still runs.
+    assert_eq!(tx.cmd(&["MULTI"]), ok());
+    assert_eq!(tx.cmd(&["INCR", "n"]), err(MISCONF));
+    assert_eq!(
+        tx.cmd(&["EXEC"]),
+        err("EXECABORT Transaction discarded because of previous errors.")
+    );
+    assert_eq!(tx.cmd(&["MULTI"]), ok());
+    assert_eq!(tx.cmd(&["GET", "k"]), simple("QUEUED"));
+    assert_eq!(tx.cmd(&["EXEC"]), arr(vec![bulk("v")]));
+
+    // The option, then the save points, lift the refusal.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]),
+        ok()
+    );
+    assert_eq!(c.cmd(&["SET", "k", "w"]), ok());
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"]),
+        ok()
+    );
+    assert_eq!(c.cmd(&["SET", "k", "x"]), err(MISCONF));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "save", ""]), ok());
+    assert_eq!(c.cmd(&["PING"]), simple("PONG"));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "save", "3600 1"]), ok());
+    assert_eq!(c.cmd(&["PING"]), err(MISCONF));
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+
+    // A good SAVE clears the failed status, as Redis's rdbSave does.
+    let dir = s.dir().to_str().unwrap().to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "dir", &dir]), ok());
+    assert_eq!(c.cmd(&["SAVE"]), ok());
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(c.cmd(&["SET", "k", "y"]), ok());
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("y"));
+}
+
+/// A file-size limit (`ulimit -f`, here set on the running server with prlimit) makes SAVE and
+/// BGSAVE fail with EFBIG; it must not kill the server with SIGXFSZ, and the snapshot on disk
+/// stays the previous one.
+#[test]
+fn file_size_limit_fails_the_save_without_killing_the_server() {
+    skip_on_real_redis!();
+    let mut s = Server::start(no_save_points(2));
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["SET", "small", "1"]), ok());
+    assert_eq!(c.cmd(&["SAVE"]), ok());
+    let before = snapshot_bytes(s.dir());
+    let big = "x".repeat(64 * 1024);
+    pipeline_no_errors(
+        &mut c,
+        (0..64).map(|i| cmd(&["SET", &format!("big:{i}"), big.as_str()])),
+    );
+    let limit = libc::rlimit {
+        rlim_cur: 16 * 1024,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit with a valid pid and a valid new-limit pointer; the old limit is not read.
+    let rc = unsafe {
+        libc::prlimit(
+            s.pid() as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let r = c.cmd(&["SAVE"]);
+    assert!(r.is_error(), "SAVE over the file-size limit: {r:?}");
+    assert!(r.error_text().contains("File too large"), "{r:?}");
+    assert_eq!(c.cmd(&["BGSAVE"]), simple("Background saving started"));
+    assert_eq!(wait_bgsave_done(&s, &mut c), "err");
+    assert!(s.is_running(), "the server died: {}", s.output());
+    assert_eq!(snapshot_bytes(s.dir()), before, "the old snapshot changed");
+    assert!(tmp_files(s.dir()).is_empty(), "{:?}", list_dir(s.dir()));
+    assert_eq!(c.cmd(&["GET", "small"]), bulk("1"));
+}

@@ -339,6 +339,7 @@ enum Settable {
     Tunable(&'static crate::tunables::Tunable, i64),
     Loglevel(String),
     ProtectedMode(bool),
+    StopWrites(bool),
     Requirepass(String),
     Obuf([crate::config::ObufLimit; 3]),
     Notify(u32),
@@ -465,6 +466,9 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
                 "rdbcompression" => Settable::Compression(scratch.rdbcompression),
                 "loglevel" => Settable::Loglevel(scratch.loglevel),
                 "protected-mode" => Settable::ProtectedMode(scratch.protected_mode),
+                "stop-writes-on-bgsave-error" => {
+                    Settable::StopWrites(scratch.stop_writes_on_bgsave_error)
+                }
                 "requirepass" => Settable::Requirepass(scratch.requirepass),
                 "client-output-buffer-limit" => Settable::Obuf(scratch.obuf_limits),
                 "notify-keyspace-events" => Settable::Notify(scratch.notify_keyspace_events),
@@ -488,6 +492,8 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             Settable::ProtectedMode(b) => {
                 crate::tunables::PROTECTED_MODE.store(b, std::sync::atomic::Ordering::Relaxed)
             }
+            Settable::StopWrites(b) => crate::tunables::STOP_WRITES_ON_BGSAVE_ERROR
+                .store(b, std::sync::atomic::Ordering::Relaxed),
             Settable::Requirepass(p) => crate::tunables::set_requirepass(p.as_bytes()),
             Settable::Obuf(l) => crate::config::set_obuf_limits(&l),
             Settable::Notify(f) => crate::notify::set_flags(f),
@@ -502,6 +508,7 @@ fn config_set(ctx: &mut ConnCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             }
         }
     }
+    ctx.shared.sync_disk_error(&st);
     out.ok();
 }
 
@@ -635,8 +642,8 @@ mod tests {
         );
         assert_eq!(c(&["CONFIG", "GET", "nonexistent"]), "*0\r\n");
         let all = c(&["CONFIG", "GET", "*"]);
-        // 28 directives, 13 tunables, 6 old names or aliases, io-threads.
-        assert!(all.starts_with("*96\r\n"), "{all}");
+        // 29 directives, 13 tunables, 6 old names or aliases, io-threads.
+        assert!(all.starts_with("*98\r\n"), "{all}");
         let db = c(&["CONFIG", "GET", "data*"]);
         assert_eq!(db, "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
         let mut s = Session {

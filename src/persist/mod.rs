@@ -258,6 +258,12 @@ impl PersistState {
         }
     }
 
+    /// The last background save failed while save points are set (Redis's condition for MISCONF;
+    /// `stop-writes-on-bgsave-error` is checked by the caller).
+    pub fn disk_error(&self) -> bool {
+        !self.save_params.is_empty() && !self.last_bgsave_ok
+    }
+
     /// The `save` parameter as CONFIG GET shows it.
     pub fn save_string(&self) -> String {
         self.save_params
@@ -582,8 +588,9 @@ fn report(core: &Rc<Core>, background: bool, res: &Result<(), String>) {
             st.lastsave = now_ms() / 1000;
             st.saves += 1;
             st.last_error = None;
+            // A good SAVE clears a failed BGSAVE's status too, as Redis's rdbSave does.
+            st.last_bgsave_ok = true;
             if background {
-                st.last_bgsave_ok = true;
                 st.last_bgsave_secs = secs;
             }
             let keys: u64 = st
@@ -615,6 +622,7 @@ fn report(core: &Rc<Core>, background: bool, res: &Result<(), String>) {
             );
         }
     }
+    core.shared.sync_disk_error(&st);
 }
 
 /// Handles a snapshot job on this shard: a foreground one runs to completion now (clients are
