@@ -17,7 +17,9 @@
 //!   values and list elements use it (and the `expires` index's copy of a key).
 //! - [`Value`] (16 bytes) is a tagged cell: an inline or heap string (same layout as `SmallBytes`),
 //!   a 64-bit integer, or a boxed list. Hashes, sets and sorted sets become more kinds of the same
-//!   tag byte.
+//!   tag byte. Three of its bytes belong to the entry holding it, which keeps the key's access
+//!   clock there (Redis's 24-bit LRU field, for OBJECT IDLETIME), so a value string is inline
+//!   only up to 12 bytes.
 //! - A table slot is `{ key, value }` = 32 bytes in a `hashbrown::HashTable` (we hash once per
 //!   command). The key takes all 16 of its bytes inline (keys up to 16 bytes, like
 //!   redis-benchmark's `key:000000012345`, need no allocation); its one tag bit, "key on heap",
@@ -30,7 +32,8 @@
 //! For 1M keys `key:<n>` (10 bytes) with 16-byte values that is a 32-byte slot (+1 control byte) at
 //! the table's load factor (hashbrown keeps it between 7/16 and 7/8 full), plus one 16-byte heap
 //! block for the value: measured 101 B/key RSS with glibc malloc (less with mimalloc), and ~70 B/key
-//! with no per-key allocation at all when the key is ≤ 16 bytes and the value ≤ 15.
+//! with no per-key allocation at all when the key is ≤ 16 bytes and the value ≤ 12 bytes (or an
+//! integer).
 
 use hashbrown::HashTable;
 use indexmap::IndexMap;
@@ -64,12 +67,17 @@ mod cell {
 
     /// Bytes stored inline, without a heap block.
     pub const INLINE_CAP: usize = 15;
-    /// Largest string a cell can hold (30-bit capacity, 1 GiB - 1). Redis caps strings at
+    /// Bytes a stored *value* keeps inline. Bytes 12..15 of a value cell are its owner's (see
+    /// [`Cell::owner_bytes`]: the keyspace keeps the key's access clock there), so a 13–15 byte
+    /// value string takes a heap block (or is an integer). `SmallBytes` keep all 15.
+    pub const VALUE_INLINE_CAP: usize = 12;
+    /// Largest string a cell can hold (30-bit length, 1 GiB - 1). Redis caps strings at
     /// 512 MiB (`proto-max-bulk-len`), well below.
-    pub const MAX_LEN: usize = CAP_MASK as usize;
+    pub const MAX_LEN: usize = LEN_MASK as usize;
 
     // The tag is byte 15 of the cell. For heap strings it is the top byte of `meta` (stored
-    // little-endian so that holds on any platform); its low 5 bits then belong to the capacity.
+    // little-endian so that holds on any platform); its lowest bit then says whether the block
+    // has a capacity header.
     const TAG_HEAP: u8 = 0x80;
     /// Two spare bits the owner may use (the keyspace keeps "key on heap" and "has TTL" of the
     /// entry holding this value there). Every constructor leaves them 0.
@@ -84,15 +92,21 @@ mod cell {
 
     const META_HEAP: u64 = 1 << 63;
     const META_OWNER_SHIFT: u32 = 56;
-    const LEN_MASK: u64 = (1 << 31) - 1;
-    const CAP_MASK: u64 = (1 << 30) - 1;
-    const CAP_SHIFT: u32 = 31;
+    /// The block has spare room: it starts [`HEADER`] bytes before the data with its capacity
+    /// (a little-endian `u32`). Only strings grown by APPEND/SETRANGE have one; a string made
+    /// whole (SET, the common case) is an exact-size block of `len` bytes.
+    ///
+    /// Why not a capacity field in the cell: its bits now hold the owner bytes.
+    const META_CAP_HEADER: u64 = 1 << 56;
+    const LEN_MASK: u64 = (1 << 30) - 1;
+    const HEADER: usize = 4;
 
     #[derive(Clone, Copy)]
     #[repr(C)]
     struct Ptr {
         ptr: NonNull<u8>,
-        /// Little-endian encoded: heap bit, 2 owner bits, 30-bit capacity, 31-bit length.
+        /// Little-endian encoded: heap bit, 2 owner bits, 4 unused bits, capacity-header bit,
+        /// 24 owner-byte bits, 2 unused bits, 30-bit length.
         meta: u64,
     }
 
@@ -180,6 +194,25 @@ mod cell {
             }
         }
 
+        /// The three owner bytes (cell bytes 12..15) of a value cell, as a 24-bit number. Every
+        /// constructor leaves them 0. Only meaningful for cells built as values (an inline
+        /// `SmallBytes` of 13–15 bytes keeps data there).
+        #[inline]
+        pub fn owner_bytes(&self) -> u32 {
+            // SAFETY: bytes 12..15 are integer bytes in every representation (inline data or
+            // padding, the int's zero padding, or `meta`'s middle bytes).
+            let b = unsafe { &self.0.bytes };
+            u32::from_le_bytes([b[12], b[13], b[14], 0])
+        }
+
+        #[inline]
+        pub fn set_owner_bytes(&mut self, v: u32) {
+            debug_assert!(!matches!(self.repr(), Repr::Inline(n) if n > VALUE_INLINE_CAP));
+            let v = v.to_le_bytes();
+            // SAFETY: as above; the pointer bytes (0..8), the length and the tag are untouched.
+            unsafe { self.0.bytes[12..15].copy_from_slice(&v[..3]) }
+        }
+
         fn inline(data: &[u8], bits: u8) -> Cell {
             debug_assert!(data.len() <= INLINE_CAP);
             let mut b = [0u8; 16];
@@ -188,40 +221,60 @@ mod cell {
             Cell(Raw { bytes: b })
         }
 
-        /// A heap string of `data` with room for `cap` bytes (`cap >= data.len()`, both <= MAX_LEN).
+        /// A heap string of `data` with room for `cap` bytes (`cap >= data.len()`, both <= MAX_LEN):
+        /// an exact-size block when `cap == data.len()`, else one with a capacity header.
         fn heap(data: &[u8], cap: usize, bits: u8) -> Cell {
             assert!(
                 cap <= MAX_LEN && data.len() <= cap,
                 "string too long for a cell"
             );
-            let cap = cap.max(1);
-            // SAFETY: layout has non-zero size; the block is written before use.
+            let header = cap != data.len();
+            let size = if header { cap + HEADER } else { cap.max(1) };
+            // SAFETY: layout has non-zero size; the header and data are written before use, and
+            // the data pointer stays inside the block.
             let ptr = unsafe {
-                let p = alloc(layout(cap));
+                let p = alloc(layout(size));
                 let Some(p) = NonNull::new(p) else {
-                    handle_alloc_error(layout(cap))
+                    handle_alloc_error(layout(size))
                 };
-                std::ptr::copy_nonoverlapping(data.as_ptr(), p.as_ptr(), data.len());
-                p
+                let d = if header {
+                    let c = (cap as u32).to_le_bytes();
+                    std::ptr::copy_nonoverlapping(c.as_ptr(), p.as_ptr(), HEADER);
+                    NonNull::new_unchecked(p.as_ptr().add(HEADER))
+                } else {
+                    p
+                };
+                std::ptr::copy_nonoverlapping(data.as_ptr(), d.as_ptr(), data.len());
+                d
             };
             Cell(Raw {
                 ptr: Ptr {
                     ptr,
-                    meta: Self::meta(data.len(), cap, bits).to_le(),
+                    meta: Self::meta(data.len(), header, bits).to_le(),
                 },
             })
         }
 
-        fn meta(len: usize, cap: usize, bits: u8) -> u64 {
+        fn meta(len: usize, header: bool, bits: u8) -> u64 {
             META_HEAP
                 | (u64::from(bits & OWNER_BITS) << META_OWNER_SHIFT)
-                | ((cap as u64) << CAP_SHIFT)
+                | if header { META_CAP_HEADER } else { 0 }
                 | len as u64
         }
 
         /// A string cell: inline when it fits, else one exact-size heap block.
         pub fn string(data: &[u8]) -> Cell {
             if data.len() <= INLINE_CAP {
+                Self::inline(data, 0)
+            } else {
+                Self::heap(data, data.len(), 0)
+            }
+        }
+
+        /// A string cell for a value: as [`Cell::string`], inline only up to
+        /// [`VALUE_INLINE_CAP`].
+        pub fn value_string(data: &[u8]) -> Cell {
+            if data.len() <= VALUE_INLINE_CAP {
                 Self::inline(data, 0)
             } else {
                 Self::heap(data, data.len(), 0)
@@ -283,16 +336,51 @@ mod cell {
             }
         }
 
+        /// A heap string's data pointer and length.
         #[inline]
-        fn heap_parts(&self) -> (NonNull<u8>, usize, usize) {
+        fn heap_parts(&self) -> (NonNull<u8>, usize) {
             // SAFETY: only called when the tag says Heap, so `ptr` was the field written.
             let p = unsafe { self.0.ptr };
+            (p.ptr, (u64::from_le(p.meta) & LEN_MASK) as usize)
+        }
+
+        /// A heap string's capacity: its header's, or its length for an exact-size block.
+        fn heap_cap(&self) -> usize {
+            // SAFETY: only called when the tag says Heap.
+            let p = unsafe { self.0.ptr };
             let m = u64::from_le(p.meta);
-            (
-                p.ptr,
-                (m & LEN_MASK) as usize,
-                ((m >> CAP_SHIFT) & CAP_MASK) as usize,
-            )
+            if m & META_CAP_HEADER == 0 {
+                return (m & LEN_MASK) as usize;
+            }
+            let mut c = [0u8; HEADER];
+            // SAFETY: a block with a header starts `HEADER` bytes before the data.
+            unsafe {
+                std::ptr::copy_nonoverlapping(p.ptr.as_ptr().sub(HEADER), c.as_mut_ptr(), HEADER)
+            };
+            u32::from_le_bytes(c) as usize
+        }
+
+        /// Where a heap string's block starts and the layout it was allocated with.
+        fn heap_block(&self) -> (*mut u8, Layout) {
+            // SAFETY: only called when the tag says Heap.
+            let p = unsafe { self.0.ptr };
+            if u64::from_le(p.meta) & META_CAP_HEADER == 0 {
+                let (ptr, len) = self.heap_parts();
+                (ptr.as_ptr(), layout(len.max(1)))
+            } else {
+                // SAFETY: the header precedes the data inside the block.
+                let start = unsafe { p.ptr.as_ptr().sub(HEADER) };
+                (start, layout(self.heap_cap() + HEADER))
+            }
+        }
+
+        /// Sets a heap string's length (`<=` its capacity), leaving every other bit.
+        fn set_heap_len(&mut self, len: usize) {
+            // SAFETY: only called when the tag says Heap; `meta` is plain bits.
+            unsafe {
+                let m = u64::from_le(self.0.ptr.meta);
+                self.0.ptr.meta = ((m & !LEN_MASK) | len as u64).to_le();
+            }
         }
 
         /// The bytes of a string cell (inline or heap); `None` for other kinds.
@@ -302,7 +390,7 @@ mod cell {
                 // SAFETY: inline strings were written through `bytes`.
                 Repr::Inline(n) => Some(unsafe { &self.0.bytes[..n] }),
                 Repr::Heap => {
-                    let (p, len, _) = self.heap_parts();
+                    let (p, len) = self.heap_parts();
                     // SAFETY: the block holds `cap >= len` initialized bytes owned by this cell.
                     Some(unsafe { std::slice::from_raw_parts(p.as_ptr(), len) })
                 }
@@ -366,7 +454,7 @@ mod cell {
         /// Heap bytes this cell owns beyond itself (for memory estimates).
         pub fn heap_size(&self) -> usize {
             match self.repr() {
-                Repr::Heap => self.heap_parts().2,
+                Repr::Heap => self.heap_block().1.size(),
                 Repr::List => self.as_list().map_or(0, |l| {
                     std::mem::size_of::<List>()
                         + l.capacity() * std::mem::size_of::<super::SmallBytes>()
@@ -392,25 +480,28 @@ mod cell {
             }
         }
 
-        /// Resizes a string cell to `new_len` (growing only), zero-filling new bytes, and returns
-        /// the whole string mutably. An int cell is first turned into its decimal text. Returns
-        /// `None` for non-strings or when `new_len > MAX_LEN`.
+        /// Resizes a value's string cell to `new_len` (growing only), zero-filling new bytes, and
+        /// returns the whole string mutably. An int cell is first turned into its decimal text.
+        /// Returns `None` for non-strings or when `new_len > MAX_LEN`. The owner bits and owner
+        /// bytes survive every change of representation.
         pub fn str_grow(&mut self, new_len: usize) -> Option<&mut [u8]> {
             if new_len > MAX_LEN {
                 return None;
             }
-            // Owner bits survive every change of representation.
             let bits = self.owner_bits();
+            let owner = self.owner_bytes();
             if let Some(v) = self.as_int() {
                 let mut buf = itoa::Buffer::new();
-                *self = Cell::string(buf.format(v).as_bytes());
+                *self = Cell::value_string(buf.format(v).as_bytes());
                 self.set_owner_bits(bits);
+                self.set_owner_bytes(owner);
             }
             match self.repr() {
                 Repr::Inline(n) => {
                     let new_len = new_len.max(n);
-                    if new_len <= INLINE_CAP {
-                        // SAFETY: inline cell, written through `bytes`; byte 15 stays the tag.
+                    if new_len <= VALUE_INLINE_CAP {
+                        // SAFETY: inline cell, written through `bytes`; byte 15 stays the tag and
+                        // bytes 12..15 (past the data) stay the owner's.
                         unsafe {
                             let b = &mut self.0.bytes;
                             b[n..new_len].fill(0);
@@ -421,42 +512,61 @@ mod cell {
                         let mut data = [0u8; INLINE_CAP];
                         // SAFETY: as above.
                         data[..n].copy_from_slice(unsafe { &self.0.bytes[..n] });
-                        let mut c = Cell::heap(&data[..n], grow_cap(new_len), bits);
-                        let (p, _, cap) = c.heap_parts();
-                        // SAFETY: the new block has `cap >= new_len` bytes; zero the new tail.
-                        unsafe { std::ptr::write_bytes(p.as_ptr().add(n), 0, new_len - n) };
-                        c.0.ptr.meta = Self::meta(new_len, cap, bits).to_le();
-                        *self = c;
-                        let (p, len, _) = self.heap_parts();
-                        // SAFETY: `len` initialized bytes, uniquely borrowed.
-                        Some(unsafe { std::slice::from_raw_parts_mut(p.as_ptr(), len) })
+                        *self = Cell::heap(&data[..n], grow_cap(new_len), bits);
+                        self.set_owner_bytes(owner);
+                        Some(self.heap_extend(n, new_len))
                     }
                 }
                 Repr::Heap => {
-                    let (mut p, len, mut cap) = self.heap_parts();
+                    let (_, len) = self.heap_parts();
                     let new_len = new_len.max(len);
-                    if new_len > cap {
+                    if new_len > self.heap_cap() {
                         let new_cap = grow_cap(new_len);
-                        // SAFETY: `p` was allocated with `layout(cap)`; the new size is non-zero
-                        // and valid for align 1.
-                        let np = unsafe { realloc(p.as_ptr(), layout(cap), new_cap) };
-                        p = match NonNull::new(np) {
-                            Some(np) => np,
-                            None => handle_alloc_error(layout(new_cap)),
-                        };
-                        cap = new_cap;
+                        if self.has_header() {
+                            let (start, old) = self.heap_block();
+                            // SAFETY: `start` was allocated with `old`; the new size is non-zero
+                            // and valid for align 1; the header moves with the block.
+                            let np = unsafe { realloc(start, old, new_cap + HEADER) };
+                            let Some(np) = NonNull::new(np) else {
+                                handle_alloc_error(layout(new_cap + HEADER))
+                            };
+                            let c = (new_cap as u32).to_le_bytes();
+                            // SAFETY: the new block has `new_cap + HEADER` bytes.
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(c.as_ptr(), np.as_ptr(), HEADER);
+                                self.0.ptr.ptr = NonNull::new_unchecked(np.as_ptr().add(HEADER));
+                            }
+                        } else {
+                            // An exact block has no room for the header: move to a new one.
+                            let grown =
+                                Cell::heap(self.str_bytes().unwrap_or_default(), new_cap, bits);
+                            *self = grown;
+                            self.set_owner_bytes(owner);
+                        }
                     }
-                    // SAFETY: the block has `cap >= new_len` bytes; the first `len` are initialized.
-                    unsafe {
-                        std::ptr::write_bytes(p.as_ptr().add(len), 0, new_len - len);
-                        self.0.ptr = Ptr {
-                            ptr: p,
-                            meta: Self::meta(new_len, cap, bits).to_le(),
-                        };
-                        Some(std::slice::from_raw_parts_mut(p.as_ptr(), new_len))
-                    }
+                    Some(self.heap_extend(len, new_len))
                 }
                 _ => None,
+            }
+        }
+
+        /// Whether a heap string's block has a capacity header.
+        fn has_header(&self) -> bool {
+            // SAFETY: only called when the tag says Heap.
+            u64::from_le(unsafe { self.0.ptr.meta }) & META_CAP_HEADER != 0
+        }
+
+        /// Zero-fills a heap string from `len` to `new_len` (within its capacity), sets its length
+        /// and returns the whole string.
+        fn heap_extend(&mut self, len: usize, new_len: usize) -> &mut [u8] {
+            debug_assert!(new_len <= self.heap_cap());
+            let (p, _) = self.heap_parts();
+            self.set_heap_len(new_len);
+            // SAFETY: the block has `cap >= new_len` bytes, the first `len` initialized; the
+            // slice is uniquely borrowed through `&mut self`.
+            unsafe {
+                std::ptr::write_bytes(p.as_ptr().add(len), 0, new_len - len);
+                std::slice::from_raw_parts_mut(p.as_ptr(), new_len)
             }
         }
     }
@@ -465,9 +575,9 @@ mod cell {
         fn drop(&mut self) {
             match self.repr() {
                 Repr::Heap => {
-                    let (p, _, cap) = self.heap_parts();
-                    // SAFETY: allocated by `heap`/`str_grow` with `layout(cap)`, owned by us.
-                    unsafe { dealloc(p.as_ptr(), layout(cap.max(1))) }
+                    let (start, layout) = self.heap_block();
+                    // SAFETY: allocated by `heap`/`str_grow` with this layout, owned by us.
+                    unsafe { dealloc(start, layout) }
                 }
                 // SAFETY (three arms): built by `boxed` from a `Box` of that kind's type, owned.
                 Repr::List => {
@@ -486,16 +596,22 @@ mod cell {
     }
 
     impl Clone for Cell {
-        /// A standalone copy: the owner bits are not copied.
+        /// A standalone copy: the owner bits and owner bytes are not copied.
         fn clone(&self) -> Cell {
             let mut c = match self.repr() {
                 Repr::Inline(_) | Repr::Int => {
                     // SAFETY: plain bytes, no ownership.
-                    Cell(Raw {
-                        bytes: unsafe { self.0.bytes },
-                    })
+                    let mut b = unsafe { self.0.bytes };
+                    if !matches!(self.repr(), Repr::Inline(n) if n > VALUE_INLINE_CAP) {
+                        b[12..15].fill(0);
+                    }
+                    Cell(Raw { bytes: b })
                 }
-                Repr::Heap => Cell::string(self.str_bytes().unwrap_or_default()),
+                // Exact-size, and never inline: a heap value string of 13–15 bytes stays one.
+                Repr::Heap => {
+                    let b = self.str_bytes().unwrap_or_default();
+                    Cell::heap(b, b.len(), 0)
+                }
                 Repr::List => Cell::list(Box::new(self.as_list().cloned().unwrap_or_default())),
                 Repr::Hash => Cell::hash(Box::new(self.as_hash().cloned().unwrap_or_default())),
                 Repr::Set => Cell::set(Box::new(self.as_set().cloned().unwrap_or_default())),
@@ -654,15 +770,15 @@ impl StrRef<'_> {
 pub struct Value(Cell);
 
 impl Value {
-    /// A string value. Canonical integers too long to sit inline (16–20 chars) are stored as
+    /// A string value. Canonical integers too long to sit inline (13–20 chars) are stored as
     /// integers, like Redis's `tryObjectEncoding`; the bytes read back are identical.
     pub fn string(data: &[u8]) -> Value {
-        if data.len() > cell::INLINE_CAP && data.len() <= 20 {
+        if data.len() > cell::VALUE_INLINE_CAP && data.len() <= 20 {
             if let Some(v) = crate::cmd::parse_i64(data) {
                 return Value::int(v);
             }
         }
-        Value(Cell::string(data))
+        Value(Cell::value_string(data))
     }
 
     pub fn int(v: i64) -> Value {
@@ -867,11 +983,13 @@ impl std::ops::Deref for Slot {
 }
 
 impl Slot {
-    /// Replaces the value in place (the key's TTL is unaffected).
+    /// Replaces the value in place (the key's TTL and access clock are unaffected).
     pub fn set(&mut self, v: Value) {
         let bits = self.0 .0.owner_bits();
+        let clock = self.0 .0.owner_bytes();
         self.0 = v;
         self.0 .0.set_owner_bits(bits);
+        self.0 .0.set_owner_bytes(clock);
     }
 
     pub fn as_list_mut(&mut self) -> Option<&mut List> {
@@ -957,7 +1075,8 @@ impl KeyBytes {
     }
 }
 
-/// One table slot: 32 bytes, key and value side by side.
+/// One table slot: 32 bytes, key and value side by side. The key's access clock (Redis's 24-bit
+/// LRU field, see [`lru_clock`]) lives in the value's owner bytes, so it costs no space.
 struct Entry {
     key: KeyBytes,
     val: Slot,
@@ -968,14 +1087,26 @@ unsafe impl Send for Entry {}
 unsafe impl Sync for Entry {}
 
 impl Entry {
-    fn new(key: &[u8], mut val: Value, has_ttl: bool) -> Entry {
+    fn new(key: &[u8], mut val: Value, has_ttl: bool, clock: u32) -> Entry {
         let (k, on_heap) = KeyBytes::new(key);
         let bits = if on_heap { KEY_ON_HEAP } else { 0 } | if has_ttl { HAS_TTL } else { 0 };
         val.0.set_owner_bits(bits);
+        val.0.set_owner_bytes(clock);
         Entry {
             key: k,
             val: Slot(val),
         }
+    }
+
+    /// The LRU clock of the key's last access.
+    #[inline]
+    fn clock(&self) -> u32 {
+        self.val.0 .0.owner_bytes()
+    }
+
+    #[inline]
+    fn touch(&mut self, clock: u32) {
+        self.val.0 .0.set_owner_bytes(clock);
     }
 
     #[inline]
@@ -1009,6 +1140,7 @@ impl Entry {
         // SAFETY: moves the value out of an entry that will not be dropped.
         let mut v = unsafe { std::ptr::read(&me.val.0) };
         v.0.set_owner_bits(0);
+        v.0.set_owner_bytes(0);
         v
     }
 }
@@ -1062,6 +1194,33 @@ pub struct Keyspace {
     /// WATCH (optimistic locking) state; `None` while nobody watches, so the write path pays
     /// one branch. See [`Cas`].
     cas: Option<Box<Cas>>,
+    /// Whether [`Keyspace::lookup_read`] updates the key's access clock: off while a command
+    /// Redis runs with `LOOKUP_NOTOUCH` executes (TYPE, TTL, EXISTS…). See
+    /// [`Keyspace::set_read_touches`].
+    read_touches: bool,
+    /// The access clock keys loaded from a snapshot get: read once, when loading starts.
+    load_clock: Option<u32>,
+}
+
+/// The largest LRU clock value (Redis's `LRU_CLOCK_MAX`: the clock has 24 bits).
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+/// Redis's LRU clock at `now_ms` (`getLRUClock`): unix seconds in 24 bits, wrapping about every
+/// 194 days. Each key keeps the clock of its last access (OBJECT IDLETIME).
+#[inline]
+pub fn lru_clock(now_ms: i64) -> u32 {
+    ((now_ms.max(0) as u64 / 1000) & u64::from(LRU_CLOCK_MAX)) as u32
+}
+
+/// Milliseconds since an access at `clock`, seen at clock `now`: Redis's
+/// `estimateObjectIdleTime`, its wrap-around arithmetic included.
+pub fn idle_ms(now: u32, clock: u32) -> u64 {
+    let (now, clock) = (u64::from(now), u64::from(clock));
+    if now >= clock {
+        (now - clock) * 1000
+    } else {
+        (now + (u64::from(LRU_CLOCK_MAX) - clock)) * 1000
+    }
 }
 
 /// Finds `key` and applies lazy expiry: a key past its deadline is deleted (and counted) and
@@ -1113,6 +1272,8 @@ impl Keyspace {
             watched_len: 0,
             ready: Vec::new(),
             cas: None,
+            read_touches: true,
+            load_clock: None,
         }
     }
 
@@ -1141,9 +1302,52 @@ impl Keyspace {
         self.hasher.hash_one(key)
     }
 
-    /// Lookup for a read command (`lookupKeyRead`): lazy expiry, counts a keyspace hit or miss.
+    /// Whether reads update the access clock of the keys they find (on by default). The caller
+    /// turns it off around a command that must not (Redis's `LOOKUP_NOTOUCH` commands), and back
+    /// on after it.
+    #[inline]
+    pub fn set_read_touches(&mut self, on: bool) {
+        self.read_touches = on;
+    }
+
+    /// Lookup for a read command (`lookupKeyRead`): lazy expiry, counts a keyspace hit or miss,
+    /// and records the access (see [`Keyspace::set_read_touches`]).
     /// `db` must be below [`databases`](Self::databases) (SELECT guarantees it).
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Value> {
+        let h = self.hash(key);
+        let touch = self.read_touches;
+        let d = &mut self.dbs[db];
+        let found = find_live(
+            &mut d.table,
+            &mut d.expires,
+            &mut self.stats,
+            &mut self.snap,
+            db,
+            h,
+            key,
+            now_ms,
+            false,
+        );
+        match found {
+            Some(e) => {
+                self.stats.keyspace_hits += 1;
+                if touch {
+                    e.touch(lru_clock(now_ms));
+                }
+                Some(&e.val.0)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                crate::notify::emit(crate::notify::KEY_MISS, "keymiss", db, key);
+                None
+            }
+        }
+    }
+
+    /// OBJECT's lookup (`LOOKUP_NOTOUCH|LOOKUP_NONOTIFY`): lazy expiry and a keyspace hit or
+    /// miss, but the access clock is left alone and a miss raises no `keymiss` event. Returns
+    /// the value and the clock of its key's last access.
+    pub fn lookup_object(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<(&Value, u32)> {
         let h = self.hash(key);
         let d = &mut self.dbs[db];
         let found = find_live(
@@ -1160,13 +1364,21 @@ impl Keyspace {
         match found {
             Some(e) => {
                 self.stats.keyspace_hits += 1;
-                Some(&e.val.0)
+                let clock = e.clock();
+                Some((&e.val.0, clock))
             }
             None => {
                 self.stats.keyspace_misses += 1;
-                crate::notify::emit(crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
+        }
+    }
+
+    /// Sets the access clock of `key` (RESTORE … IDLETIME, Redis's `objectSetLRUOrLFU`).
+    pub fn set_clock(&mut self, db: usize, key: &[u8], clock: u32) {
+        let h = self.hash(key);
+        if let Some(e) = self.dbs[db].table.find_mut(h, |e| e.key() == key) {
+            e.touch(clock);
         }
     }
 
@@ -1186,6 +1398,7 @@ impl Keyspace {
             now_ms,
             true,
         )?;
+        e.touch(lru_clock(now_ms));
         if let Some(c) = &mut self.cas {
             // Whether the command really changes it is known only after it ran: see
             // `settle_touches`.
@@ -1234,6 +1447,8 @@ impl Keyspace {
         ) {
             Some(e) => {
                 e.val.set(val);
+                // A new value, as Redis's new object: accessed now.
+                e.touch(lru_clock(now_ms));
                 match ttl {
                     Ttl::Keep => {}
                     Ttl::Clear => {
@@ -1260,7 +1475,7 @@ impl Keyspace {
                     set_deadline(&mut d.expires, key, when);
                 }
                 crate::notify::emit(crate::notify::NEW, "new", db, key);
-                let e = Entry::new(key, val, matches!(ttl, Ttl::At(_)));
+                let e = Entry::new(key, val, matches!(ttl, Ttl::At(_)), lru_clock(now_ms));
                 let at = d.table.insert_unique(h, e, |e| hasher.hash_one(e.key()));
                 if let Some(s) = &mut self.snap {
                     s.dbs[db].mark(at.bucket_index());
@@ -1553,7 +1768,11 @@ impl Keyspace {
         if let Some(when) = expire_ms {
             set_deadline(&mut d.expires, key, when);
         }
-        let e = Entry::new(key, val, expire_ms.is_some());
+        // Loaded keys were accessed when loading began (the clock is read once, not per key).
+        let clock = *self
+            .load_clock
+            .get_or_insert_with(|| lru_clock(crate::shard::now_ms()));
+        let e = Entry::new(key, val, expire_ms.is_some(), clock);
         d.table.insert_unique(h, e, |e| hasher.hash_one(e.key()));
         true
     }
@@ -1835,7 +2054,7 @@ mod tests {
             b"16 bytes ending\0",
         ];
         for &k in cases {
-            let e = Entry::new(k, Value::string(b"v"), false);
+            let e = Entry::new(k, Value::string(b"v"), false, 0);
             assert_eq!(e.key(), k);
             let heap = e.bits() & KEY_ON_HEAP != 0;
             assert_eq!(heap, k.len() > 16 || k.last() == Some(&0), "{k:?}");
@@ -1925,6 +2144,117 @@ mod tests {
         assert_eq!(s(&v)[0], b'Q');
         assert!(Value::list(List::new()).append(b"x").is_none());
         assert!(Value::string(b"x").set_range(MAX_LEN, b"x").is_none());
+    }
+
+    #[test]
+    fn owner_bytes_survive_every_representation_and_never_show_in_the_data() {
+        let clock = 0xAB_CDEF;
+        let values = || {
+            vec![
+                Value::string(b""),
+                Value::string(b"twelve bytes"),
+                Value::string(b"thirteen byte"),
+                Value::string(b"fifteen bytes!!"),
+                Value::string(&[b'x'; 40]),
+                Value::string(b"1234567890123"),
+                Value::int(-7),
+                Value::list(List::from(vec![SmallBytes::new(b"fifteen bytes!!")])),
+                Value::hash(Hash::default()),
+                Value::set(Set::default()),
+                Value::zset(Zset::default()),
+            ]
+        };
+        for mut v in values() {
+            let before = format!("{v:?}");
+            assert_eq!(v.0.owner_bytes(), 0, "{before}");
+            v.0.set_owner_bits(HAS_TTL);
+            v.0.set_owner_bytes(clock);
+            assert_eq!(format!("{v:?}"), before);
+            assert_eq!(v.0.owner_bytes(), clock);
+            assert_eq!(v.0.owner_bits(), HAS_TTL);
+            let c = v.clone();
+            assert_eq!((c.0.owner_bytes(), c.0.owner_bits()), (0, 0));
+            assert_eq!(format!("{c:?}"), before);
+            if v.as_str().is_some() {
+                // Growing: inline -> heap, exact block -> block with spare room, realloc.
+                let mut want = v.as_str().unwrap().with_bytes(|b| b.to_vec());
+                for chunk in [&b"ab"[..], &[b'y'; 30], &[b'z'; 5000]] {
+                    v.append(chunk).unwrap();
+                    want.extend_from_slice(chunk);
+                    assert_eq!(s(&v), want);
+                    assert_eq!(v.0.owner_bytes(), clock);
+                    assert_eq!(v.0.owner_bits(), HAS_TTL);
+                }
+                assert!(v.heap_size() >= want.len());
+            }
+        }
+    }
+
+    #[test]
+    fn value_strings_inline_up_to_12_bytes_small_bytes_up_to_15() {
+        for n in 0..=20usize {
+            let data = vec![b'a'; n];
+            let v = Value::string(&data);
+            assert_eq!(v.heap_size() == 0, n <= cell::VALUE_INLINE_CAP, "n={n}");
+            assert_eq!(SmallBytes::new(&data).is_inline(), n <= cell::INLINE_CAP);
+        }
+        // Canonical integers of 13+ digits need no block at all.
+        let v = Value::string(b"1700000000123");
+        assert_eq!(
+            (v.heap_size(), v.as_str()),
+            (0, Some(StrRef::Int(1700000000123)))
+        );
+        // A grown string keeps spare room (and reports it).
+        let mut v = Value::string(&[b'q'; 20]);
+        assert_eq!(v.heap_size(), 20);
+        v.append(b"!").unwrap();
+        assert!(v.heap_size() > 21);
+    }
+
+    #[test]
+    fn access_clock_follows_reads_and_writes_but_not_object_or_notouch_reads() {
+        let mut ks = Keyspace::new(1);
+        let t0 = 1_700_000_000_000i64;
+        let clock = |ks: &mut Keyspace, t: i64| ks.lookup_object(0, b"k", t).map(|(_, c)| c);
+        ks.set(0, b"k", Value::string(b"v"), Ttl::Clear, t0);
+        assert_eq!(clock(&mut ks, t0 + 5_000), Some(lru_clock(t0)));
+        // OBJECT itself does not touch; a plain read does.
+        assert_eq!(clock(&mut ks, t0 + 6_000), Some(lru_clock(t0)));
+        ks.lookup_read(0, b"k", t0 + 7_000);
+        assert_eq!(clock(&mut ks, t0 + 9_000), Some(lru_clock(t0 + 7_000)));
+        // A read with touching off (TYPE, TTL, EXISTS) leaves it.
+        ks.set_read_touches(false);
+        ks.lookup_read(0, b"k", t0 + 8_000);
+        ks.set_read_touches(true);
+        assert_eq!(clock(&mut ks, t0 + 9_000), Some(lru_clock(t0 + 7_000)));
+        // Writes touch, in place or by replacing the value; the clock survives the new value.
+        ks.lookup_write(0, b"k", t0 + 10_000)
+            .unwrap()
+            .append(b"more")
+            .unwrap();
+        assert_eq!(clock(&mut ks, t0 + 11_000), Some(lru_clock(t0 + 10_000)));
+        ks.set(0, b"k", Value::string(&[b'w'; 100]), Ttl::Keep, t0 + 12_000);
+        assert_eq!(clock(&mut ks, t0 + 13_000), Some(lru_clock(t0 + 12_000)));
+        ks.lookup_write(0, b"k", t0 + 14_000)
+            .unwrap()
+            .set(Value::list(List::new()));
+        assert_eq!(clock(&mut ks, t0 + 15_000), Some(lru_clock(t0 + 14_000)));
+        // The value read back out of the table carries no clock.
+        let v = ks.remove(0, b"k", t0 + 16_000).unwrap();
+        assert_eq!(v.0.owner_bytes(), 0);
+        assert_eq!(clock(&mut ks, t0 + 16_000), None);
+        // OBJECT counts hits and misses, as Redis's lookup does.
+        assert_eq!(ks.stats().keyspace_misses, 1);
+    }
+
+    #[test]
+    fn idle_time_is_redis_estimate_including_the_wrap() {
+        assert_eq!(idle_ms(100, 100), 0);
+        assert_eq!(idle_ms(130, 100), 30_000);
+        // The clock wrapped after the access: Redis's formula (one second short of modular).
+        assert_eq!(idle_ms(5, LRU_CLOCK_MAX - 10), 15_000);
+        assert_eq!(lru_clock(-5), 0);
+        assert_eq!(lru_clock((i64::from(LRU_CLOCK_MAX) + 3) * 1000), 2);
     }
 
     #[test]
@@ -3050,6 +3380,59 @@ mod scan_tests {
             for i in (0..1_000_000).step_by(3) {
                 ks.remove(0, format!("key:{i:012}").as_bytes(), 0);
             }
+        }
+    }
+}
+
+// Appended for the fuzz targets (`crate::fuzzing`); after the tests only to keep clear of
+// concurrent edits above.
+#[allow(clippy::items_after_test_module)]
+impl Keyspace {
+    /// Panics on the first broken structural invariant: every deadline in a DB's `expires`
+    /// index belongs to an entry of that DB whose "has TTL" bit is set, and every such entry
+    /// has one; every entry is found through its own key's hash; a key is inline exactly when
+    /// it fits. Why: these are private to this module, and a command that breaks one leaves
+    /// no trace in its reply.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) {
+        for (i, d) in self.dbs.iter().enumerate() {
+            let mut with_ttl = 0usize;
+            for e in d.table.iter() {
+                let k = e.key();
+                let show = || String::from_utf8_lossy(k).into_owned();
+                let found = d.table.find(self.hash(k), |x| x.key() == k);
+                assert!(
+                    found.is_some_and(|x| std::ptr::eq(x, e)),
+                    "db {i}: key {:?} not found by its hash",
+                    show()
+                );
+                let fits = k.len() <= 16 && k.last() != Some(&0);
+                assert_eq!(
+                    e.bits() & KEY_ON_HEAP == 0,
+                    fits,
+                    "db {i}: key {:?} stored in the wrong place",
+                    show()
+                );
+                if e.has_ttl() {
+                    with_ttl += 1;
+                    assert!(
+                        d.expires.contains_key(k),
+                        "db {i}: key {:?} has the TTL bit but no deadline",
+                        show()
+                    );
+                } else {
+                    assert!(
+                        !d.expires.contains_key(k),
+                        "db {i}: key {:?} has a deadline but no TTL bit",
+                        show()
+                    );
+                }
+            }
+            assert_eq!(
+                with_ttl,
+                d.expires.len(),
+                "db {i}: deadlines for keys that do not exist"
+            );
         }
     }
 }

@@ -12,9 +12,12 @@ use crate::cmd::{
     self, arity_error, unknown_command_error, ConnCtx, Handler, Merge, Route, Session,
 };
 use crate::resp::{frame_len, Argv, CmdBatch, Reply};
-use crate::shard::{shard_of, Core, ReplyBatch, SubMeta, SHARD_GONE};
+use crate::shard::{clock, shard_of, Core, ReplyBatch, Stat, SubMeta, SHARD_GONE};
+use std::future::Future;
 use std::ops::Range;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 /// A connection writes the replies gathered in one read batch once they pass this, before running
 /// more (see `conn.rs`), so a pipeline of big replies holds about this much, not the whole batch.
@@ -46,17 +49,23 @@ fn refused_on_disk_error(spec: &cmd::CommandSpec, session: &Session) -> bool {
     write
 }
 
-/// Where one command's reply comes from once the batch is complete.
+/// Where one command's reply comes from once the batch is complete. Forwarded and merged
+/// replies carry the command's stat slot: they are counted when they arrive (see
+/// [`crate::shard::CmdStats`]).
 enum Slot {
     Scratch(Range<u32>),
     Remote {
         shard: u16,
         idx: u32,
+        stat: Stat,
+        /// A one-shard EXEC: its queued commands' stats, in `Dispatcher::queued`.
+        queued: Range<u32>,
     },
     Merged {
         merge: Merge,
         parts: Range<u32>,
         nkeys: u32,
+        stat: Stat,
     },
 }
 
@@ -97,6 +106,8 @@ pub struct Dispatcher {
     /// Per shard: the owner's replies and this connection's first index in them.
     replies: Vec<Option<(Rc<ReplyBatch>, u32)>>,
     owners: Vec<u16>,
+    /// The stat slots of the commands of one-shard EXECs awaiting their replies.
+    queued: Vec<Stat>,
     sub: CmdBatch,
     /// Commands forwarded since the last [`Dispatcher::finish`].
     nfwd: u32,
@@ -118,6 +129,7 @@ impl Dispatcher {
             fwd: vec![None; nshards],
             replies: (0..nshards).map(|_| None).collect(),
             owners: Vec::new(),
+            queued: Vec::new(),
             sub: CmdBatch::new(),
             nfwd: 0,
             fwd_chunk: FIRST_FWD_CHUNK,
@@ -143,21 +155,24 @@ impl Dispatcher {
     ) -> Flow {
         out.proto = session.proto;
         self.scratch.proto = session.proto;
-        core.total_commands.set(core.total_commands.get() + 1);
+        let stats = &core.cmdstats;
         let Some(idx) = cmd::lookup(argv.get(0)) else {
             cmd::multi::flag_error(session);
-            self.local(out, |r| unknown_command_error(argv, r));
+            let at = self.local(out, |r| unknown_command_error(argv, r));
+            stats.error(self.since(out, at));
             return Flow::Continue;
         };
         let spec = &cmd::table()[idx];
         if spec.flags & cmd::flags::INTERNAL != 0 {
             cmd::multi::flag_error(session);
-            self.local(out, |r| unknown_command_error(argv, r));
+            let at = self.local(out, |r| unknown_command_error(argv, r));
+            stats.error(self.since(out, at));
             return Flow::Continue;
         }
+        let stat = stats.resolve(idx, argv);
         if !spec.arity_ok(argv.len()) {
             cmd::multi::flag_error(session);
-            self.local(out, |r| arity_error(spec.name, r));
+            self.reject(core, stat, out, |r| arity_error(spec.name, r));
             return Flow::Continue;
         }
         // The NOAUTH gate, where Redis's processCommand has it: one bool once authenticated.
@@ -169,7 +184,7 @@ impl Dispatcher {
                 // Redis's rejectCommand on EXEC: the transaction is discarded.
                 session.multi = None;
                 cmd::multi::forget_watch(session);
-                self.local(out, |r| {
+                self.reject(core, stat, out, |r| {
                     r.error(concat!(
                         "EXECABORT Transaction discarded because of: ",
                         "NOAUTH Authentication required."
@@ -177,7 +192,7 @@ impl Dispatcher {
                 });
             } else {
                 cmd::multi::flag_error(session);
-                self.local(out, |r| r.error(crate::access::NOAUTH));
+                self.reject(core, stat, out, |r| r.error(crate::access::NOAUTH));
             }
             return Flow::Continue;
         }
@@ -191,7 +206,7 @@ impl Dispatcher {
                 } else {
                     cmd::multi::flag_error(session);
                 }
-                self.local(out, |r| r.error(&redirect));
+                self.reject(core, stat, out, |r| r.error(&redirect));
                 return Flow::Continue;
             }
         }
@@ -201,14 +216,14 @@ impl Dispatcher {
             if spec.name == "exec" {
                 session.multi = None;
                 cmd::multi::forget_watch(session);
-                self.local(out, |r| {
+                self.reject(core, stat, out, |r| {
                     r.error(&format!(
                         "EXECABORT Transaction discarded because of: {MISCONF}"
                     ))
                 });
             } else {
                 cmd::multi::flag_error(session);
-                self.local(out, |r| r.error(MISCONF));
+                self.reject(core, stat, out, |r| r.error(MISCONF));
             }
             return Flow::Continue;
         }
@@ -216,16 +231,23 @@ impl Dispatcher {
         if session.subscriptions > 0 && session.proto == crate::resp::Proto::Resp2 {
             if !cmd::pubsub::allowed_when_subscribed(spec.name) {
                 cmd::multi::flag_error(session);
-                self.local(out, |r| cmd::pubsub::refuse_in_context(spec.name, r));
+                self.reject(core, stat, out, |r| {
+                    cmd::pubsub::refuse_in_context(spec.name, r)
+                });
                 return Flow::Continue;
             }
             if spec.name == "ping" {
-                self.local(out, |r| cmd::pubsub::ping_in_context(argv, r));
+                self.run_local(core, stat, out, |r| cmd::pubsub::ping_in_context(argv, r));
                 return Flow::Continue;
             }
         }
         if session.multi.is_some() && cmd::multi::queues(spec) {
-            self.local(out, |r| cmd::multi::queue(session, spec, idx, argv, r));
+            // Queued commands count when EXEC runs them; a refusal counts now.
+            let at = self.local(out, |r| cmd::multi::queue(session, spec, idx, argv, r));
+            let reply = self.since(out, at);
+            if reply.first() == Some(&b'-') {
+                stats.reject(stat, reply);
+            }
             return Flow::Continue;
         }
         let db = session.db;
@@ -238,19 +260,27 @@ impl Dispatcher {
                     port: core.port.get(),
                     nshards: core.nshards,
                 };
-                self.local(out, |r| f(&mut ctx, argv, r));
+                self.run_local(core, stat, out, |r| f(&mut ctx, argv, r));
                 if session.close_after_reply {
                     return Flow::Close;
                 }
             }
+            // Counted by `cmd::server::run`.
             (Handler::Server(c), _) => return Flow::Server(c),
-            (Handler::Async(f), _) => {
+            (Handler::Async(_), _) => {
                 if spec.name == "exec" && session.multi.is_some() {
+                    let first = self.queued.len() as u32;
+                    if let Some(q) = &session.multi {
+                        q.for_each(|i, a| self.queued.push(stats.resolve(i, a)));
+                    }
+                    let queued = first..self.queued.len() as u32;
                     let mut sub = std::mem::take(&mut self.sub);
                     let fast = cmd::multi::fast_exec(core, session, &mut sub);
                     if let Some(owner) = fast {
                         let idx = cmd::multi::exec_step_index();
-                        self.run_on(core, owner, idx, db, sub.get(0), out);
+                        self.run_on(core, owner, idx, stat, queued, db, sub.get(0), out);
+                    } else {
+                        self.queued.truncate(first as usize);
                     }
                     self.sub = sub;
                     if fast.is_some() {
@@ -261,17 +291,18 @@ impl Dispatcher {
                         };
                     }
                 }
-                return Flow::Async(f);
+                return Flow::Async(counted_async);
             }
-            (Handler::Shard(_), Route::Local) => self.run_here(core, idx, db, argv, out),
+            (Handler::Shard(_), Route::Local) => self.run_here(core, idx, stat, db, argv, out),
             (Handler::Shard(_), Route::Key) => {
                 let owner = shard_of(argv.get(1), core.nshards);
-                self.run_on(core, owner, idx, db, argv, out);
+                self.run_on(core, owner, idx, stat, 0..0, db, argv, out);
             }
             (Handler::Shard(_), Route::Keys { first, step, merge }) => {
                 // Key/value pairs must be complete before any shard writes its share (MSET).
+                // Redis's command itself says so: a failed call, not a rejected one.
                 if !(argv.len() - first).is_multiple_of(step) {
-                    self.local(out, |r| arity_error(spec.name, r));
+                    self.run_local(core, stat, out, |r| arity_error(spec.name, r));
                     return Flow::Continue;
                 }
                 self.owners.clear();
@@ -282,16 +313,16 @@ impl Dispatcher {
                 }
                 let one = self.owners[0];
                 if self.owners.iter().all(|&o| o == one) {
-                    self.run_on(core, one as usize, idx, db, argv, out);
+                    self.run_on(core, one as usize, idx, stat, 0..0, db, argv, out);
                 } else {
-                    self.split(core, idx, db, argv, first, step, merge);
+                    self.split(core, idx, stat, db, argv, first, step, merge);
                 }
             }
             (Handler::Shard(_), Route::All(merge)) => {
                 if core.nshards == 1 {
-                    self.run_here(core, idx, db, argv, out);
+                    self.run_here(core, idx, stat, db, argv, out);
                 } else {
-                    self.split(core, idx, db, argv, 0, 0, merge);
+                    self.split(core, idx, stat, db, argv, 0, 0, merge);
                 }
             }
         }
@@ -302,41 +333,92 @@ impl Dispatcher {
         }
     }
 
-    /// A reply produced on this core right now.
-    fn local(&mut self, out: &mut Reply, f: impl FnOnce(&mut Reply)) {
+    /// A reply produced on this core right now. Returns where it starts (see
+    /// [`Dispatcher::since`]).
+    fn local(&mut self, out: &mut Reply, f: impl FnOnce(&mut Reply)) -> usize {
         if self.deferred {
             let start = self.scratch.len() as u32;
             f(&mut self.scratch);
             self.slots
                 .push(Slot::Scratch(start..self.scratch.len() as u32));
+            start as usize
         } else {
+            let start = out.len();
             f(out);
+            start
         }
     }
 
-    fn run_here(&mut self, core: &Core, idx: usize, db: usize, argv: Argv<'_>, out: &mut Reply) {
+    /// The reply [`Dispatcher::local`] just produced, from `at`.
+    fn since<'a>(&'a self, out: &'a Reply, at: usize) -> &'a [u8] {
+        if self.deferred {
+            &self.scratch.buf[at..]
+        } else {
+            &out.buf[at..]
+        }
+    }
+
+    /// A refusal before running (Redis's `rejectCommand`): its error, counted as rejected.
+    fn reject(&mut self, core: &Core, stat: Stat, out: &mut Reply, f: impl FnOnce(&mut Reply)) {
+        let at = self.local(out, f);
+        core.cmdstats.reject(stat, self.since(out, at));
+    }
+
+    /// A command that runs on this core right now, timed and counted.
+    fn run_local(&mut self, core: &Core, stat: Stat, out: &mut Reply, f: impl FnOnce(&mut Reply)) {
+        let start = clock::ticks();
+        let at = self.local(out, f);
+        let ticks = clock::ticks().wrapping_sub(start);
+        core.cmdstats.call(stat, ticks, self.since(out, at));
+    }
+
+    fn run_here(
+        &mut self,
+        core: &Core,
+        idx: usize,
+        stat: Stat,
+        db: usize,
+        argv: Argv<'_>,
+        out: &mut Reply,
+    ) {
         let mut ok = true;
-        self.local(out, |r| ok = core.exec(idx, db, argv, r));
+        self.run_local(core, stat, out, |r| ok = core.exec(idx, db, argv, r));
         self.panicked |= !ok;
     }
 
+    /// Runs command `idx` on `owner`: here, or forwarded. `queued` is set for a one-shard EXEC.
+    #[allow(clippy::too_many_arguments)]
     fn run_on(
         &mut self,
         core: &Core,
         owner: usize,
         idx: usize,
+        stat: Stat,
+        queued: Range<u32>,
         db: usize,
         argv: Argv<'_>,
         out: &mut Reply,
     ) {
         if owner == core.id {
-            self.run_here(core, idx, db, argv, out);
+            let at = if self.deferred {
+                self.scratch.len()
+            } else {
+                out.len()
+            };
+            self.run_here(core, idx, stat, db, argv, out);
+            if !queued.is_empty() {
+                let q = &self.queued[queued.start as usize..queued.end as usize];
+                core.cmdstats.exec_replies(q, self.since(out, at));
+                self.queued.truncate(queued.start as usize);
+            }
         } else {
             self.deferred = true;
             let i = self.forward(core, owner, idx, db, argv);
             self.slots.push(Slot::Remote {
                 shard: owner as u16,
                 idx: i,
+                stat,
+                queued,
             });
         }
     }
@@ -361,11 +443,13 @@ impl Dispatcher {
     }
 
     /// Splits a multi-key (step > 0) or all-shard (step == 0) command into one part per shard.
+    /// It is counted once, when the parts are merged.
     #[allow(clippy::too_many_arguments)]
     fn split(
         &mut self,
         core: &Core,
         idx: usize,
+        stat: Stat,
         db: usize,
         argv: Argv<'_>,
         first: usize,
@@ -402,7 +486,10 @@ impl Dispatcher {
             let positions = pos_start..self.positions.len() as u32;
             let src = if shard == core.id {
                 let start = self.scratch.len() as u32;
+                let t0 = clock::ticks();
                 let ok = core.exec(idx, db, self.sub.get(0), &mut self.scratch);
+                core.cmdstats
+                    .add_ticks(stat, clock::ticks().wrapping_sub(t0));
                 self.panicked |= !ok;
                 Src::Scratch(start..self.scratch.len() as u32)
             } else {
@@ -420,6 +507,7 @@ impl Dispatcher {
             merge,
             parts: parts_start..self.parts.len() as u32,
             nkeys: nkeys as u32,
+            stat,
         });
     }
 
@@ -442,18 +530,32 @@ impl Dispatcher {
                 self.replies[shard] = Some((rb, base));
             }
         }
+        let stats = &core.cmdstats;
         for slot in &self.slots {
             match slot {
                 Slot::Scratch(r) => out.raw(&self.scratch.buf[r.start as usize..r.end as usize]),
-                Slot::Remote { shard, idx } => {
-                    out.raw(remote_reply(&self.replies, *shard, *idx));
+                Slot::Remote {
+                    shard,
+                    idx,
+                    stat,
+                    queued,
+                } => {
+                    let reply = remote_reply(&self.replies, *shard, *idx);
+                    stats.call(*stat, 0, reply);
+                    if !queued.is_empty() {
+                        let q = &self.queued[queued.start as usize..queued.end as usize];
+                        stats.exec_replies(q, reply);
+                    }
+                    out.raw(reply);
                 }
                 Slot::Merged {
                     merge,
                     parts,
                     nkeys,
+                    stat,
                 } => {
                     let parts = &self.parts[parts.start as usize..parts.end as usize];
+                    let at = out.len();
                     merge_parts(
                         *merge,
                         parts,
@@ -463,6 +565,7 @@ impl Dispatcher {
                         &self.replies,
                         out,
                     );
+                    stats.call(*stat, 0, &out.buf[at..]);
                 }
             }
         }
@@ -478,6 +581,7 @@ impl Dispatcher {
     fn reset(&mut self) {
         self.deferred = false;
         self.nfwd = 0;
+        self.queued.clear();
         self.slots.clear();
         self.parts.clear();
         self.positions.clear();
@@ -600,5 +704,71 @@ pub fn merge_replies(merge: Merge, parts: &[(&[u8], &[u32])], nkeys: usize, out:
                 out.raw(e);
             }
         }
+    }
+}
+
+/// Runs a `Handler::Async` command (what [`Flow::Async`] carries from [`Dispatcher::dispatch`])
+/// and counts it in INFO commandstats once it has replied. Its time is what its own polls take
+/// on this core: a blocking command's wait is not work, and parts it runs on other cores
+/// through [`Core::call`] are internal steps. An EXEC also counts the commands it ran.
+pub fn counted_async<'a>(
+    core: &'a Rc<Core>,
+    session: &'a mut Session,
+    argv: Argv<'a>,
+    out: &'a mut Reply,
+) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        let Some(idx) = cmd::lookup(argv.get(0)) else {
+            return;
+        };
+        let Handler::Async(f) = cmd::table()[idx].handler else {
+            return;
+        };
+        let stats = &core.cmdstats;
+        let stat = stats.resolve(idx, argv);
+        let mut queued = Vec::new();
+        if cmd::table()[idx].name == "exec" {
+            if let Some(q) = &session.multi {
+                q.for_each(|i, a| {
+                    queued.push(match cmd::table()[i].handler {
+                        // `cmd::server::run` counts these itself.
+                        Handler::Server(_) => Stat::Elsewhere,
+                        _ => stats.resolve(i, a),
+                    })
+                });
+            }
+        }
+        let at = out.len();
+        let ((), ticks) = Timed::new(f(core, &mut *session, argv, &mut *out)).await;
+        let reply = &out.buf[at..];
+        stats.call(stat, ticks, reply);
+        if !queued.is_empty() {
+            stats.exec_replies(&queued, reply);
+        }
+    })
+}
+
+/// Polls a future and adds up the time its polls take: the work it does on this core, not the
+/// time it waits.
+pub(crate) struct Timed<F: Future + ?Sized> {
+    fut: Pin<Box<F>>,
+    ticks: u64,
+}
+
+impl<F: Future + ?Sized> Timed<F> {
+    pub(crate) fn new(fut: Pin<Box<F>>) -> Self {
+        Timed { fut, ticks: 0 }
+    }
+}
+
+impl<F: Future + ?Sized> Future for Timed<F> {
+    /// The output, and the ticks (see [`clock`]) spent in polls.
+    type Output = (F::Output, u64);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let start = clock::ticks();
+        let r = self.fut.as_mut().poll(cx);
+        self.ticks += clock::ticks().wrapping_sub(start);
+        let ticks = self.ticks;
+        r.map(|v| (v, ticks))
     }
 }

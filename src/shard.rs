@@ -7,10 +7,11 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Argv, CmdBatch, Proto, Reply};
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Largest forwarding arena (argument bytes, commands) kept for reuse once its batch is answered.
@@ -157,10 +158,21 @@ pub struct Shared {
     /// `stop-writes-on-bgsave-error`, writes get MISCONF. Mirrors [`crate::persist::PersistState`]
     /// so the per-command check is one relaxed load, not a lock.
     pub disk_error: AtomicBool,
+    /// Bumped by CONFIG RESETSTAT: a core whose counters are older resets them before it next
+    /// reports them (see [`Core::stats`]), so no command pays for a reset check.
+    pub stats_epoch: AtomicU64,
+    /// INFOs gathering right now: while non-zero, [`Core::stats`] includes the
+    /// [`StatsDetail`] (the save-point check, which gathers `hz` times a second, does not need it).
+    pub stats_detail: AtomicUsize,
+    /// Random 40-hex-digit identifiers of this run, as Redis makes at start-up: INFO's `run_id`
+    /// and `master_replid` (a master with no replicas and no history).
+    pub run_id: String,
+    pub replid: String,
 }
 
 impl Shared {
     pub fn new(nshards: usize, config: &Config, signal: Arc<AtomicBool>) -> Shared {
+        clock::init();
         let start_unix = now_ms() / 1000;
         Shared {
             nshards,
@@ -174,6 +186,10 @@ impl Shared {
             clients: std::sync::atomic::AtomicU64::new(0),
             rejected: std::sync::atomic::AtomicU64::new(0),
             disk_error: AtomicBool::new(false),
+            stats_epoch: AtomicU64::new(0),
+            stats_detail: AtomicUsize::new(0),
+            run_id: random_hex40(),
+            replid: random_hex40(),
         }
     }
 
@@ -231,7 +247,25 @@ pub struct ShardStats {
     pub connected_clients: u64,
     pub blocked_clients: u64,
     pub total_connections: u64,
-    pub total_commands: u64,
+    /// What only INFO needs (see [`Shared::stats_detail`]).
+    pub detail: Option<Box<StatsDetail>>,
+}
+
+/// One core's command and error statistics and pub/sub registrations, for INFO.
+#[derive(Clone, Debug, Default)]
+pub struct StatsDetail {
+    /// Every stat slot with a count: (slot, [calls, ticks, rejected calls, failed calls]).
+    pub cmds: Vec<(u16, [u64; 4])>,
+    /// Error replies by code (the first word of the error), as Redis's errorstats.
+    pub errors: Vec<(Vec<u8>, u64)>,
+    pub error_replies: u64,
+    /// Commands per second over the last ~1.6 s (Redis's instantaneous_ops_per_sec).
+    pub ops_per_sec: u64,
+    /// Channels, patterns and shard channels with a subscriber on this core (INFO dedups them
+    /// across cores, as Redis counts each once).
+    pub channels: Vec<Vec<u8>>,
+    pub patterns: Vec<Vec<u8>>,
+    pub shard_channels: Vec<Vec<u8>>,
 }
 
 /// Everything one core owns. Lives in an `Rc` on its executor and is never shared with another
@@ -257,7 +291,8 @@ pub struct Core {
     /// This core's clients waiting in a blocking command (INFO's blocked_clients).
     pub blocked: Cell<u64>,
     pub total_connections: Cell<u64>,
-    pub total_commands: Cell<u64>,
+    /// INFO commandstats/errorstats as counted on this core (see [`CmdStats`]).
+    pub cmdstats: CmdStats,
     /// This core's connections (CLIENT LIST, KILL, UNBLOCK).
     pub clients: crate::clients::Registry,
     /// The transaction lock of this shard (multi-shard MULTI/EXEC). See [`crate::tx`].
@@ -276,6 +311,7 @@ impl Core {
         peers: Option<Senders<Envelope>>,
         ctrl: Option<Senders<Ctrl>>,
     ) -> Self {
+        let epoch = shared.stats_epoch.load(Ordering::Relaxed);
         Core {
             id,
             nshards: shared.nshards,
@@ -292,7 +328,7 @@ impl Core {
             connected: Cell::new(0),
             blocked: Cell::new(0),
             total_connections: Cell::new(0),
-            total_commands: Cell::new(0),
+            cmdstats: CmdStats::new(epoch),
             clients: Default::default(),
             tx_lock: Default::default(),
             current_tx: Cell::new(0),
@@ -336,8 +372,18 @@ impl Core {
         self.paused.set(self.paused.get().saturating_sub(1));
     }
 
-    /// This shard's counters.
+    /// This shard's counters (with the [`StatsDetail`] while an INFO asks), after applying a
+    /// CONFIG RESETSTAT this core has not applied yet.
     pub fn stats(&self) -> ShardStats {
+        let epoch = self.shared.stats_epoch.load(Ordering::Relaxed);
+        if epoch != self.cmdstats.epoch.get() {
+            self.cmdstats.epoch.set(epoch);
+            self.cmdstats.reset();
+            self.total_connections.set(0);
+            self.ks.borrow_mut().reset_stats();
+        }
+        let detail = (self.shared.stats_detail.load(Ordering::Relaxed) > 0)
+            .then(|| Box::new(self.cmdstats.detail(self.now.get().max(now_ms()))));
         let ks = self.ks.borrow();
         ShardStats {
             dbs: (0..ks.databases())
@@ -348,7 +394,7 @@ impl Core {
             connected_clients: self.connected.get(),
             blocked_clients: self.blocked.get(),
             total_connections: self.total_connections.get(),
-            total_commands: self.total_commands.get(),
+            detail,
         }
     }
 
@@ -400,9 +446,12 @@ impl Core {
         }
     }
 
-    /// Reads the clock for the batch about to run.
+    /// Reads the clock for the batch about to run (and, every 100 ms, samples the command
+    /// count for instantaneous_ops_per_sec).
     pub fn tick(&self) {
-        self.now.set(now_ms());
+        let now = now_ms();
+        self.now.set(now);
+        self.cmdstats.maybe_sample(now);
     }
 
     /// Runs one shard command on this core's keyspace, in place. Returns false if it panicked
@@ -417,6 +466,11 @@ impl Core {
         };
         let mark = out.buf.len();
         let mut ks = self.ks.borrow_mut();
+        // Redis's LOOKUP_NOTOUCH commands (TYPE, TTL, EXISTS…) read without touching the key.
+        let notouch = self.cmdstats.table.notouch[cmd_idx];
+        if notouch {
+            ks.set_read_touches(false);
+        }
         let res = catch_unwind(AssertUnwindSafe(|| {
             let dirty_before = ks.cas_active().then(|| ks.dirty());
             let mut ctx = ShardCtx {
@@ -434,6 +488,9 @@ impl Core {
                 crate::blocking::serve_ready(ctx.ks, ctx.now_ms);
             }
         }));
+        if notouch {
+            ks.set_read_touches(true);
+        }
         drop(ks);
         if crate::notify::pending() {
             crate::notify::flush(self.nshards);
@@ -451,11 +508,16 @@ impl Core {
     }
 
     /// Serves one envelope from another core.
+    ///
+    /// Its commands' time for INFO commandstats is taken as one span, shared out evenly among
+    /// them: two clock reads per envelope instead of two per command. (The commands' calls and
+    /// errors are counted by the connection that sent them, which sees the replies.)
     pub fn exec_envelope(
         &self,
         env: Envelope,
     ) -> (ReplyBatch, futures_channel::oneshot::Sender<ReplyBatch>) {
         self.tick();
+        let start = clock::ticks();
         let mut out = Reply::new(Proto::Resp2);
         let mut ends = Vec::with_capacity(env.meta.len());
         let mut panicked = Vec::new();
@@ -465,6 +527,13 @@ impl Core {
                 panicked.push(i as u32);
             }
             ends.push(out.buf.len() as u32);
+        }
+        if !env.meta.is_empty() {
+            let share = clock::ticks().wrapping_sub(start) / env.meta.len() as u64;
+            for (i, m) in env.meta.iter().enumerate() {
+                self.cmdstats
+                    .add_time(m.cmd as usize, env.batch.get(i), share);
+            }
         }
         let rb = ReplyBatch {
             buf: out.buf,
@@ -636,6 +705,465 @@ pub fn spawn_forward_loops(core: &Rc<Core>, mut receivers: Receivers<Envelope>) 
         }))
         .detach();
     }
+}
+
+/// 40 random hex digits (Redis's run ids).
+fn random_hex40() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 20];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if from_os.is_err() {
+        let mut rng = fastrand::Rng::new();
+        rng.fill(&mut b);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Cheap timestamps for the per-command `usec` of INFO commandstats.
+///
+/// Why not `Instant::now()`: a vDSO `clock_gettime` costs ~35 ns, and a command run in place
+/// needs two. With an invariant TSC (`constant_tsc` and `nonstop_tsc`, which is what Linux
+/// itself relies on for its clocksource) `rdtsc` costs ~12 ns and ticks at one fixed rate on
+/// every core. Ticks become microseconds only when INFO asks, at the rate measured against the
+/// monotonic clock since start-up. Without such a TSC, ticks are `Instant` nanoseconds.
+pub mod clock {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    static TSC: AtomicBool = AtomicBool::new(false);
+    /// When [`init`] ran, and the TSC then (0 without one).
+    static START: OnceLock<(Instant, u64)> = OnceLock::new();
+
+    /// Picks the tick source and records the calibration origin (first call only).
+    pub fn init() {
+        START.get_or_init(|| {
+            let tsc = cfg!(target_arch = "x86_64") && invariant_tsc();
+            TSC.store(tsc, Ordering::Relaxed);
+            (Instant::now(), if tsc { rdtsc() } else { 0 })
+        });
+    }
+
+    fn invariant_tsc() -> bool {
+        let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+            return false;
+        };
+        info.lines()
+            .find(|l| l.starts_with("flags"))
+            .is_some_and(|l| {
+                let mut has = (false, false);
+                for f in l.split_whitespace() {
+                    has.0 |= f == "constant_tsc";
+                    has.1 |= f == "nonstop_tsc";
+                }
+                has == (true, true)
+            })
+    }
+
+    #[inline]
+    fn rdtsc() -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: RDTSC has no preconditions (it only reads the time-stamp counter).
+        #[allow(unused_unsafe)]
+        unsafe {
+            core::arch::x86_64::_rdtsc()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        0
+    }
+
+    /// Now, in ticks (0 before [`init`]).
+    #[inline]
+    pub fn ticks() -> u64 {
+        if TSC.load(Ordering::Relaxed) {
+            return rdtsc();
+        }
+        START
+            .get()
+            .map_or(0, |(t0, _)| t0.elapsed().as_nanos() as u64)
+    }
+
+    /// `ticks` (a duration) in microseconds.
+    pub fn micros(ticks: u64) -> u64 {
+        let Some(&(t0, tsc0)) = START.get() else {
+            return 0;
+        };
+        if !TSC.load(Ordering::Relaxed) {
+            return ticks / 1000;
+        }
+        let ns = t0.elapsed().as_nanos();
+        let elapsed = u128::from(rdtsc().wrapping_sub(tsc0));
+        if elapsed == 0 {
+            return 0;
+        }
+        (u128::from(ticks) * ns / elapsed / 1000) as u64
+    }
+}
+
+/// Where INFO commandstats counts a command line (see [`StatTable::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stat {
+    /// This stat slot.
+    Cmd(u16),
+    /// A subcommand with the wrong number of arguments: Redis refuses it before running it
+    /// (`rejected_calls`), while our container handlers reply the same error themselves.
+    BadArity(u16),
+    /// An unknown subcommand: Redis counts it in no command's stats (errors only).
+    Unknown,
+    /// Counted where it runs (a server command inside EXEC): not again here.
+    Elsewhere,
+}
+
+/// The stat slots of every command and subcommand, built once from the command table and the
+/// docs (which list each container's subcommands, with Redis's names: `config|get`). Slot `i`
+/// is table command `i`; subcommands follow.
+pub struct StatTable {
+    /// Per table index: its subcommands' slots (empty unless it is a container).
+    subs: Vec<std::ops::Range<u16>>,
+    /// Per slot: Redis's full name.
+    pub names: Vec<&'static str>,
+    /// Per slot: the subcommand's name alone (`get`) and arity (table commands: unused).
+    short: Vec<&'static str>,
+    arity: Vec<i32>,
+    /// Per table index: reads must not touch the key's access clock (Redis's
+    /// `LOOKUP_NOTOUCH`: EXISTS, TYPE, TTL and friends).
+    pub notouch: Vec<bool>,
+    /// Per table index: the slot its time counts for. Internal steps count for none, except the
+    /// one-shard EXEC step, which is EXEC's work.
+    time_slot: Vec<Option<u16>>,
+}
+
+impl StatTable {
+    pub fn get() -> &'static StatTable {
+        static T: OnceLock<StatTable> = OnceLock::new();
+        T.get_or_init(StatTable::build)
+    }
+
+    fn build() -> StatTable {
+        let table = cmd::table();
+        let docs: HashMap<&str, &cmd::docs::Doc> =
+            cmd::docs::DOCS.iter().map(|d| (d.name, d)).collect();
+        let mut names: Vec<&'static str> = table.iter().map(|c| c.name).collect();
+        let mut short = names.clone();
+        let mut arity = vec![0; names.len()];
+        let mut subs = vec![0..0; names.len()];
+        for (i, c) in table.iter().enumerate() {
+            if c.flags & cmd::flags::INTERNAL != 0 {
+                continue;
+            }
+            let Some(d) = docs.get(c.name) else { continue };
+            let start = names.len() as u16;
+            for sub in d.subs {
+                names.push(sub.name);
+                short.push(sub.name.split_once('|').map_or(sub.name, |(_, s)| s));
+                arity.push(sub.arity);
+            }
+            subs[i] = start..names.len() as u16;
+        }
+        assert!(
+            names.len() < u16::MAX as usize,
+            "too many commands for u16 stat slots"
+        );
+        const NOTOUCH: &[&str] = &["exists", "type", "ttl", "pttl", "expiretime", "pexpiretime"];
+        let exec_step = cmd::multi::exec_step_index();
+        let exec = cmd::lookup(b"exec");
+        StatTable {
+            notouch: table.iter().map(|c| NOTOUCH.contains(&c.name)).collect(),
+            time_slot: table
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match () {
+                    _ if i == exec_step => exec.map(|e| e as u16),
+                    _ if c.flags & cmd::flags::INTERNAL != 0 => None,
+                    _ => Some(i as u16),
+                })
+                .collect(),
+            subs,
+            names,
+            short,
+            arity,
+        }
+    }
+
+    /// The slot of a command line whose command is table row `idx`: the row's own, or its
+    /// subcommand's (Redis's `lookupCommand`: the subcommand when one is given).
+    #[inline]
+    pub fn resolve(&self, idx: usize, argv: Argv<'_>) -> Stat {
+        let subs = &self.subs[idx];
+        if subs.is_empty() || argv.len() < 2 {
+            return Stat::Cmd(idx as u16);
+        }
+        self.resolve_sub(subs.clone(), argv)
+    }
+
+    #[cold]
+    fn resolve_sub(&self, subs: std::ops::Range<u16>, argv: Argv<'_>) -> Stat {
+        let name = argv.get(1);
+        for s in subs {
+            if self.short[s as usize].as_bytes().eq_ignore_ascii_case(name) {
+                let (a, argc) = (self.arity[s as usize], argv.len() as i32);
+                let ok = if a >= 0 { argc == a } else { argc >= -a };
+                return if ok { Stat::Cmd(s) } else { Stat::BadArity(s) };
+            }
+        }
+        Stat::Unknown
+    }
+}
+
+/// One stat slot's numbers on one core.
+#[derive(Default)]
+struct Counter {
+    calls: Cell<u64>,
+    ticks: Cell<u64>,
+    rejected: Cell<u64>,
+    failed: Cell<u64>,
+}
+
+/// INFO commandstats and errorstats as counted on one core: plain cells indexed by stat slot,
+/// no atomics; INFO sums every core's.
+///
+/// A command is counted by the core of the connection that sent it, once its reply is known:
+/// `calls` (and `failed_calls` when the reply is an error) when it ran, `rejected_calls` when it
+/// was refused before running (arity, NOAUTH, wrong context, cluster redirect…), exactly as
+/// Redis's `call()` and `rejectCommand` count. Every error reply is counted by its code, as
+/// Redis's `afterErrorReply`. Time goes to the slot of the command where it ran: measured around
+/// each command run in place, and as an even share of a forwarded envelope's span.
+pub struct CmdStats {
+    pub table: &'static StatTable,
+    counters: Box<[Counter]>,
+    errors: RefCell<HashMap<Box<[u8]>, u64, ahash::RandomState>>,
+    error_replies: Cell<u64>,
+    /// (unix ms, calls so far) every 100 ms or more, the last 16.
+    samples: RefCell<VecDeque<(i64, u64)>>,
+    next_sample: Cell<i64>,
+    /// The [`Shared::stats_epoch`] these counters start at.
+    epoch: Cell<u64>,
+}
+
+impl CmdStats {
+    fn new(epoch: u64) -> CmdStats {
+        let table = StatTable::get();
+        CmdStats {
+            table,
+            counters: (0..table.names.len()).map(|_| Counter::default()).collect(),
+            errors: RefCell::new(HashMap::default()),
+            error_replies: Cell::new(0),
+            samples: RefCell::new(VecDeque::with_capacity(16)),
+            next_sample: Cell::new(0),
+            epoch: Cell::new(epoch),
+        }
+    }
+
+    #[inline]
+    pub fn resolve(&self, idx: usize, argv: Argv<'_>) -> Stat {
+        self.table.resolve(idx, argv)
+    }
+
+    /// A command ran (for `ticks`) and replied `reply` (its reply only; empty if unknown).
+    #[inline]
+    pub fn call(&self, stat: Stat, ticks: u64, reply: &[u8]) {
+        let failed = self.note_error(reply);
+        let s = match stat {
+            Stat::Cmd(s) => s,
+            Stat::BadArity(s) if failed => {
+                bump(&self.counters[s as usize].rejected);
+                return;
+            }
+            Stat::BadArity(s) => s,
+            Stat::Unknown | Stat::Elsewhere => return,
+        };
+        let c = &self.counters[s as usize];
+        bump(&c.calls);
+        c.ticks.set(c.ticks.get() + ticks);
+        if failed {
+            bump(&c.failed);
+        }
+    }
+
+    /// A command was refused before running, with the error `reply`.
+    pub fn reject(&self, stat: Stat, reply: &[u8]) {
+        self.note_error(reply);
+        if let Stat::Cmd(s) | Stat::BadArity(s) = stat {
+            bump(&self.counters[s as usize].rejected);
+        }
+    }
+
+    /// An error reply outside any command's stats (an unknown command's).
+    pub fn error(&self, reply: &[u8]) {
+        self.note_error(reply);
+    }
+
+    /// Time spent on a command (or a part of one) that runs here for another core's connection.
+    #[inline]
+    pub fn add_time(&self, idx: usize, argv: Argv<'_>, ticks: u64) {
+        let Some(slot) = self.table.time_slot[idx] else {
+            return;
+        };
+        let slot = match self.table.resolve(slot as usize, argv) {
+            Stat::Cmd(s) | Stat::BadArity(s) => s,
+            Stat::Unknown | Stat::Elsewhere => return,
+        };
+        let c = &self.counters[slot as usize].ticks;
+        c.set(c.get() + ticks);
+    }
+
+    /// Time spent here on a command counted at its end (the local part of a split command).
+    pub fn add_ticks(&self, stat: Stat, ticks: u64) {
+        if let Stat::Cmd(s) | Stat::BadArity(s) = stat {
+            let c = &self.counters[s as usize].ticks;
+            c.set(c.get() + ticks);
+        }
+    }
+
+    /// The commands an EXEC ran, from its reply (an array, one reply per queued command, in
+    /// order; a null or an error means none ran). Redis counts each as called by EXEC, and each
+    /// error reply among them; EXEC itself fails only by its own error.
+    pub fn exec_replies(&self, queued: &[Stat], reply: &[u8]) {
+        let Some(rest) = reply.strip_prefix(b"*") else {
+            return;
+        };
+        let Some(eol) = rest.iter().position(|&b| b == b'\r') else {
+            return;
+        };
+        let n: usize = match std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            Some(n) => n,
+            None => return,
+        };
+        let mut body = rest.get(eol + 2..).unwrap_or_default();
+        for &stat in queued.iter().take(n) {
+            let Ok(Some(len)) = crate::resp::frame_len(body) else {
+                return;
+            };
+            if stat != Stat::Elsewhere {
+                self.call(stat, 0, &body[..len]);
+            }
+            body = &body[len..];
+        }
+    }
+
+    #[inline]
+    fn note_error(&self, reply: &[u8]) -> bool {
+        if reply.first() != Some(&b'-') {
+            return false;
+        }
+        self.count_error(reply);
+        true
+    }
+
+    /// Redis's `afterErrorReply`: the code is what follows `-` up to the first space within the
+    /// first 32 bytes, else `ERR`.
+    #[cold]
+    fn count_error(&self, reply: &[u8]) {
+        bump(&self.error_replies);
+        let line = &reply[..reply
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(reply.len())];
+        let code = match line[..line.len().min(32)].iter().position(|&b| b == b' ') {
+            Some(sp) => &line[1..sp],
+            None => b"ERR",
+        };
+        let mut errors = self.errors.borrow_mut();
+        match errors.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                errors.insert(code.into(), 1);
+            }
+        }
+    }
+
+    /// Every 100 ms at most: records the calls so far (instantaneous_ops_per_sec).
+    #[inline]
+    pub fn maybe_sample(&self, now: i64) {
+        if now >= self.next_sample.get() {
+            self.sample(now);
+        }
+    }
+
+    #[cold]
+    fn sample(&self, now: i64) {
+        let calls = self.calls();
+        let mut s = self.samples.borrow_mut();
+        if s.len() == 16 {
+            s.pop_front();
+        }
+        s.push_back((now, calls));
+        self.next_sample.set(now + 100);
+    }
+
+    fn calls(&self) -> u64 {
+        self.counters.iter().map(|c| c.calls.get()).sum()
+    }
+
+    /// Commands per second since the oldest sample of the last 1.6 s (Redis averages its last
+    /// 16 samples, taken every 100 ms); since the newest sample if all are older.
+    fn ops_per_sec(&self, now: i64) -> u64 {
+        let s = self.samples.borrow();
+        let from = s
+            .iter()
+            .find(|(t, _)| now - t <= 1600)
+            .or_else(|| s.back())
+            .copied();
+        match from {
+            Some((t, calls)) if now > t => {
+                (self.calls().saturating_sub(calls) as u128 * 1000 / (now - t) as u128) as u64
+            }
+            _ => 0,
+        }
+    }
+
+    /// CONFIG RESETSTAT on this core.
+    fn reset(&self) {
+        for c in self.counters.iter() {
+            c.calls.set(0);
+            c.ticks.set(0);
+            c.rejected.set(0);
+            c.failed.set(0);
+        }
+        self.errors.borrow_mut().clear();
+        self.error_replies.set(0);
+        self.samples.borrow_mut().clear();
+        self.next_sample.set(0);
+    }
+
+    fn detail(&self, now: i64) -> StatsDetail {
+        let cmds = self
+            .counters
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let v = [
+                    c.calls.get(),
+                    c.ticks.get(),
+                    c.rejected.get(),
+                    c.failed.get(),
+                ];
+                (v != [0; 4]).then_some((i as u16, v))
+            })
+            .collect();
+        StatsDetail {
+            cmds,
+            errors: self
+                .errors
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.to_vec(), *v))
+                .collect(),
+            error_replies: self.error_replies.get(),
+            ops_per_sec: self.ops_per_sec(now),
+            channels: crate::pubsub::channels(false, None),
+            patterns: crate::pubsub::patterns(),
+            shard_channels: crate::pubsub::channels(true, None),
+        }
+    }
+}
+
+#[inline]
+fn bump(c: &Cell<u64>) {
+    c.set(c.get() + 1);
 }
 
 #[cfg(test)]

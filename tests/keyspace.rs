@@ -965,16 +965,46 @@ fn object_freq_help_and_errors() {
     );
 }
 
-/// We keep no access times: OBJECT IDLETIME says so instead of making a number up.
+/// OBJECT IDLETIME: seconds since the key's last access, as Redis's LRU clock counts them.
+/// RESTORE … IDLETIME sets it; reads and writes reset it; OBJECT, TYPE, EXISTS and TTL do not
+/// (Redis's LOOKUP_NOTOUCH).
 #[test]
-fn object_idletime_is_not_tracked() {
-    skip_on_real_redis!();
+fn object_idletime_follows_access() {
     let s = Server::new();
     let mut c = s.conn();
-    assert_eq!(c.cmd(&["SET", "k", "v"]), ok());
+    let idle = |c: &mut Conn, k: &str| c.cmd(&["OBJECT", "IDLETIME", k]).int();
+    for k in ["k", "other{k}"] {
+        let p = [
+            b"RESTORE".as_slice(),
+            k.as_bytes(),
+            b"0",
+            P_STR,
+            b"IDLETIME",
+            b"1000",
+        ];
+        assert_eq!(c.cmd(&p), ok());
+        let t = idle(&mut c, k);
+        assert!((1000..1005).contains(&t), "{k}: {t}");
+    }
+    for args in [
+        vec!["OBJECT", "ENCODING", "k"],
+        vec!["TYPE", "k"],
+        vec!["EXISTS", "k"],
+        vec!["TTL", "k"],
+        vec!["PTTL", "k"],
+    ] {
+        c.cmd(&args);
+        let t = idle(&mut c, "k");
+        assert!(t >= 1000, "{args:?} touched the key: {t}");
+    }
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("hello"));
+    assert!(idle(&mut c, "k") <= 1, "GET did not touch");
+    assert_eq!(c.cmd(&["APPEND", "other{k}", "!"]), int(6));
+    assert!(idle(&mut c, "other{k}") <= 1, "APPEND did not touch");
+    assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "missing"]), nil());
     assert_eq!(
-        c.cmd(&["OBJECT", "IDLETIME", "k"]),
-        err("ERR idle time is not tracked by this server")
+        c.cmd(&["RESTORE", "n", "0", "x", "IDLETIME", "-1"]),
+        err("ERR Invalid IDLETIME value, must be >= 0")
     );
 }
 

@@ -375,8 +375,6 @@ const ERR_BAD_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
 const ERR_BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
 const ERR_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 const ERR_BAD_FORMAT: &str = "ERR Bad data format";
-/// Our own: access times are not kept, so there is no idle time to report.
-const ERR_IDLETIME: &str = "ERR idle time is not tracked by this server";
 /// Redis's words under any policy but an LFU one (we never evict: `noeviction`).
 const ERR_FREQ: &str =
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
@@ -1034,11 +1032,12 @@ fn dump(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
 
 /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], with
 /// Redis's order of checks: options, then BUSYKEY, then the TTL, then the payload's footer, then
-/// its contents. IDLETIME and FREQ are validated and ignored (no access tracking here). A TTL
+/// its contents. IDLETIME sets the key's access clock; FREQ is validated and ignored (no LFU
+/// policy here, as Redis ignores it under an LRU one). A TTL
 /// already in the past stores nothing (and deletes the old key under REPLACE), replying OK.
 fn restore(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let (key, db, now) = (argv.get(1), ctx.db, ctx.now_ms);
-    let (mut replace, mut absttl, mut idle, mut freq) = (false, false, false, false);
+    let (mut replace, mut absttl, mut idle, mut freq) = (false, false, None, false);
     let mut j = 4;
     while j < argv.len() {
         let additional = argv.len() - j - 1;
@@ -1051,10 +1050,10 @@ fn restore(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             match parse_i64(argv.get(j + 1)) {
                 None => return out.error(err::NOT_INTEGER),
                 Some(v) if v < 0 => return out.error(ERR_BAD_IDLETIME),
-                Some(_) => idle = true,
+                Some(v) => idle = Some(v),
             }
             j += 1;
-        } else if opt_is(opt, "freq") && additional >= 1 && !idle {
+        } else if opt_is(opt, "freq") && additional >= 1 && idle.is_none() {
             match parse_i64(argv.get(j + 1)) {
                 None => return out.error(err::NOT_INTEGER),
                 Some(v) if !(0..=255).contains(&v) => return out.error(ERR_BAD_FREQ),
@@ -1091,6 +1090,21 @@ fn restore(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     }
     let policy = if ttl != 0 { Ttl::At(ttl) } else { Ttl::Clear };
     ctx.ks.set(db, key, v, policy, now);
+    if let Some(secs) = idle {
+        // Redis's objectSetLRUOrLFU: an idle time longer than the clock is "half-way in the
+        // future" so the key looks oldest.
+        let (clock, max) = (
+            crate::keyspace::lru_clock(now),
+            crate::keyspace::LRU_CLOCK_MAX,
+        );
+        let abs = i64::from(clock) - secs;
+        let abs = if abs < 0 {
+            (clock + max / 2) % max
+        } else {
+            abs as u32
+        };
+        ctx.ks.set_clock(db, key, abs);
+    }
     ctx.ks.add_dirty(1);
     ctx.notify(notify::GENERIC, "restore", key);
     out.ok();
@@ -1207,10 +1221,13 @@ fn refcount(v: &Value) -> i64 {
     }
 }
 
-/// `__key-object sub key`: nil for a missing key (whatever the subcommand), as Redis.
+/// `__key-object sub key`: nil for a missing key (whatever the subcommand), as Redis. Like
+/// Redis's OBJECT, the lookup counts a hit or miss but neither touches the key nor raises a
+/// `keymiss` event.
 fn object_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
     let sub = argv.get(1);
-    let Some(v) = ctx.ks.lookup_read(ctx.db, argv.get(2), ctx.now_ms) else {
+    let now = ctx.now_ms;
+    let Some((v, clock)) = ctx.ks.lookup_object(ctx.db, argv.get(2), now) else {
         return out.null();
     };
     match sub {
@@ -1222,7 +1239,11 @@ fn object_part(ctx: &mut ShardCtx<'_>, argv: Argv<'_>, out: &mut Reply) {
             let n = refcount(v);
             out.int(n);
         }
-        b"idletime" => out.error(ERR_IDLETIME),
+        // Seconds since the last access (we never evict, so the policy is never an LFU one).
+        b"idletime" => {
+            let idle = crate::keyspace::idle_ms(crate::keyspace::lru_clock(now), clock);
+            out.int((idle / 1000) as i64);
+        }
         _ => out.error(ERR_FREQ),
     }
 }

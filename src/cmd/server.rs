@@ -79,8 +79,33 @@ fn lastsave(ctx: &mut ConnCtx<'_>, _argv: Argv<'_>, out: &mut Reply) {
     out.int(ctx.shared.persist().lastsave);
 }
 
-/// Runs one server command; its reply goes to `out`.
+/// Runs one server command; its reply goes to `out`. Counted in INFO commandstats once done
+/// (so an INFO does not see itself, as in Redis, whose `call()` counts after the command), for
+/// the time its polls take on this core.
 pub async fn run(
+    core: &Rc<Core>,
+    session: &mut super::Session,
+    cmd: ServerCmd,
+    argv: Argv<'_>,
+    out: &mut Reply,
+) -> Flow {
+    let at = out.len();
+    let (flow, ticks) = crate::router::Timed::new(Box::pin(run_uncounted(
+        core,
+        &mut *session,
+        cmd,
+        argv,
+        &mut *out,
+    )))
+    .await;
+    if let Some(idx) = super::lookup(argv.get(0)) {
+        let stats = &core.cmdstats;
+        stats.call(stats.resolve(idx, argv), ticks, &out.buf[at..]);
+    }
+    flow
+}
+
+async fn run_uncounted(
     core: &Rc<Core>,
     _session: &mut super::Session,
     cmd: ServerCmd,
@@ -189,111 +214,149 @@ pub async fn shutdown(core: &Rc<Core>, f: ShutdownFlags) -> Result<(), ()> {
     Ok(())
 }
 
-/// INFO [section ...]: Redis's text format, `# Section` headers and `field:value` lines.
-async fn info(core: &Rc<Core>, argv: Argv<'_>) -> String {
-    const DEFAULT: &[&str] = &[
-        "server",
-        "clients",
-        "memory",
-        "persistence",
-        "stats",
-        "replication",
-        "cpu",
-        "keyspace",
-    ];
-    let mut want: Vec<String> = argv
-        .tail(1)
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    if want.is_empty()
-        || want
-            .iter()
-            .any(|w| w == "default" || w == "all" || w == "everything")
-    {
-        want = DEFAULT.iter().map(|s| s.to_string()).collect();
+/// Redis 7.0's INFO sections, in its order.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+/// What INFO with no argument (or `default`) shows.
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// Keeps [`crate::shard::Shared::stats_detail`] raised while an INFO gathers (also if the INFO
+/// is dropped half-way).
+struct DetailWanted<'a>(&'a crate::shard::Shared);
+
+impl<'a> DetailWanted<'a> {
+    fn new(shared: &'a crate::shard::Shared) -> Self {
+        shared.stats_detail.fetch_add(1, Ordering::Relaxed);
+        DetailWanted(shared)
     }
-    let shards = persist::gather_stats(core).await;
+}
+
+impl Drop for DetailWanted<'_> {
+    fn drop(&mut self) {
+        self.0.stats_detail.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// INFO [section ...]: Redis's text format, `# Section` headers and `field:value` lines. Every
+/// field is measured or is Redis's own value for a feature we do not have (no replicas, no
+/// forks, no Lua, no defrag…); fields we cannot measure are left out.
+async fn info(core: &Rc<Core>, argv: Argv<'_>) -> String {
+    let mut want: std::collections::HashSet<String> = Default::default();
+    let mut all = false;
+    if argv.len() == 1 {
+        want.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+    }
+    for a in argv.tail(1) {
+        match String::from_utf8_lossy(a).to_ascii_lowercase().as_str() {
+            "default" => want.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            // No modules, so "everything" adds nothing to "all".
+            "all" | "everything" => all = true,
+            other => {
+                want.insert(other.to_string());
+            }
+        }
+    }
+    let shards = {
+        let _detail = DetailWanted::new(&core.shared);
+        persist::gather_stats(core).await
+    };
+    let details: Vec<&crate::shard::StatsDetail> =
+        shards.iter().filter_map(|x| x.detail.as_deref()).collect();
+    let sum = |f: &dyn Fn(&crate::shard::ShardStats) -> u64| -> u64 { shards.iter().map(f).sum() };
     let mut s = String::new();
-    for sec in DEFAULT {
-        if !want.iter().any(|w| w == sec) {
+    for &sec in SECTIONS {
+        let shown = all || want.contains(sec) || (sec == "modules" && want.contains("module_list"));
+        if !shown {
             continue;
         }
         if !s.is_empty() {
             s.push_str("\r\n");
         }
-        match *sec {
+        match sec {
             "server" => server_section(core, &mut s),
             "clients" => {
-                let clients: u64 = shards.iter().map(|x| x.connected_clients).sum();
-                let blocked: u64 = shards.iter().map(|x| x.blocked_clients).sum();
                 let _ = write!(
                     s,
-                    "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\n\
-                     maxclients:{maxclients}\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\n",
-                    maxclients = crate::tunables::MAXCLIENTS.get()
+                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\n\
+                     maxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
+                    sum(&|x| x.connected_clients),
+                    crate::tunables::MAXCLIENTS.get(),
+                    sum(&|x| x.blocked_clients),
                 );
             }
-            "memory" => {
-                let rss = rss_bytes();
-                // Reported only: nothing is evicted yet (noeviction).
-                let maxmemory = crate::tunables::MAXMEMORY.get().max(0) as u64;
-                let _ = write!(
-                    s,
-                    "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\n\
-                     used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n\
-                     maxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\n\
-                     maxmemory_policy:noeviction\r\n",
-                    human(rss),
-                    human(rss),
-                    human(maxmemory)
-                );
-            }
+            "memory" => memory_section(&mut s),
             "persistence" => persistence_section(core, &shards, &mut s),
-            "stats" => {
-                let sum = |f: &dyn Fn(&crate::shard::ShardStats) -> u64| -> u64 {
-                    shards.iter().map(f).sum()
-                };
-                let conns = sum(&|x| x.total_connections);
-                let cmds = sum(&|x| x.total_commands);
-                let expired = sum(&|x| x.stats.expired_keys);
-                let hits = sum(&|x| x.stats.keyspace_hits);
-                let misses = sum(&|x| x.stats.keyspace_misses);
-                let cap = sum(&|x| x.stats.expired_time_cap_reached_count);
-                let cycle_us = sum(&|x| x.stats.expire_cycle_time_used_us);
-                let stale = shards
-                    .iter()
-                    .map(|x| x.stats.expired_stale_perc)
-                    .fold(0.0, f64::max);
-                let _ = write!(
-                    s,
-                    "# Stats\r\ntotal_connections_received:{conns}\r\n\
-                     total_commands_processed:{cmds}\r\nrejected_connections:{rejected}\r\n\
-                     expired_keys:{expired}\r\nexpired_stale_perc:{:.2}\r\n\
-                     expired_time_cap_reached_count:{cap}\r\n\
-                     expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\n\
-                     keyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\n\
-                     pubsub_channels:0\r\npubsub_patterns:0\r\n",
-                    stale * 100.0,
-                    cycle_us / 1000,
-                    rejected = core
-                        .shared
-                        .rejected
-                        .load(std::sync::atomic::Ordering::Relaxed)
-                );
-            }
+            "stats" => stats_section(core, &shards, &details, &mut s),
             "replication" => {
+                // A master with no replicas and no replication backlog.
                 let _ = write!(
                     s,
                     "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\
-                     master_failover_state:no-failover\r\nmaster_repl_offset:0\r\n\
-                     repl_backlog_active:0\r\n"
+                     master_failover_state:no-failover\r\nmaster_replid:{}\r\n\
+                     master_replid2:0000000000000000000000000000000000000000\r\n\
+                     master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n\
+                     repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                    core.shared.replid
                 );
             }
             "cpu" => {
-                let (user, sys) = cpu_times();
+                let (user, sys) = cpu_times(libc::RUSAGE_SELF);
+                let (cuser, csys) = cpu_times(libc::RUSAGE_CHILDREN);
                 let _ = write!(
                     s,
-                    "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n"
+                    "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\
+                     used_cpu_sys_children:{csys:.6}\r\nused_cpu_user_children:{cuser:.6}\r\n"
+                );
+            }
+            "modules" => s.push_str("# Modules\r\n"),
+            "commandstats" => commandstats_section(core, &details, &mut s),
+            "errorstats" => {
+                s.push_str("# Errorstats\r\n");
+                // By code, in byte order (Redis keeps them in a radix tree).
+                let mut errors: std::collections::BTreeMap<&[u8], u64> = Default::default();
+                for d in &details {
+                    for (code, n) in &d.errors {
+                        *errors.entry(code).or_default() += n;
+                    }
+                }
+                for (code, n) in errors {
+                    let _ = write!(s, "errorstat_{}:count={n}\r\n", info_safe(code));
+                }
+            }
+            // Latency histograms are not tracked: the section is empty, as Redis's with
+            // `latency-tracking no`.
+            "latencystats" => s.push_str("# Latencystats\r\n"),
+            "cluster" => {
+                let _ = write!(
+                    s,
+                    "# Cluster\r\ncluster_enabled:{}\r\n",
+                    u8::from(crate::cluster::enabled())
                 );
             }
             "keyspace" => {
@@ -324,6 +387,11 @@ async fn info(core: &Rc<Core>, argv: Argv<'_>) -> String {
     s
 }
 
+/// Redis's `getSafeInfoString`: `#`, `:`, CR and LF become `_` in names INFO prints.
+fn info_safe(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).replace(['#', ':', '\r', '\n'], "_")
+}
+
 fn server_section(core: &Rc<Core>, s: &mut String) {
     let sh = &core.shared;
     let uptime = sh.started.elapsed().as_secs();
@@ -331,21 +399,38 @@ fn server_section(core: &Rc<Core>, s: &mut String) {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    // As Redis's `redisIsSupervised`: systemd when asked (or `auto`) and it is there to tell.
+    let supervised = match core.config.supervised.as_str() {
+        "auto" | "systemd" if std::env::var_os("NOTIFY_SOCKET").is_some() => "systemd",
+        _ => "no",
+    };
+    let now = now_ms();
+    // `gcc_version` is 0.0.0 for a server not built by GCC, as Redis prints it then;
+    // `monotonic_clock`: Rust's `Instant` is `clock_gettime(CLOCK_MONOTONIC)`.
     let _ = write!(
         s,
         "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n\
-         redis_mode:standalone\r\nredis_lite_version:{}\r\nos:{sysname} {release} {machine}\r\n\
-         arch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\ntcp_port:{}\r\n\
-         server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\n\
-         configured_hz:{}\r\nshards:{}\r\nexecutable:{exe}\r\nconfig_file:{}\r\n",
+         redis_mode:{}\r\nredis_lite_version:{}\r\nos:{sysname} {release} {machine}\r\n\
+         arch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\n\
+         gcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:{supervised}\r\nrun_id:{}\r\n\
+         tcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\n\
+         uptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nshards:{}\r\n\
+         executable:{exe}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
         persist::sink::REDIS_VERSION,
+        if crate::cluster::enabled() {
+            "cluster"
+        } else {
+            "standalone"
+        },
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
+        sh.run_id,
         core.port.get(),
-        now_ms() * 1000,
+        now * 1000,
         uptime / 86400,
         core.config.hz,
         core.config.hz,
+        crate::keyspace::lru_clock(now),
         core.nshards,
         core.config
             .config_file
@@ -353,6 +438,136 @@ fn server_section(core: &Rc<Core>, s: &mut String) {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
     );
+}
+
+fn memory_section(s: &mut String) {
+    let rss = rss_bytes();
+    // The kernel's high-water mark of the same measure.
+    let peak = proc_status_kb("VmHWM").map_or(rss, |kb| (kb * 1024).max(rss));
+    let total = total_system_memory();
+    // Reported only: nothing is evicted (noeviction).
+    let maxmemory = crate::tunables::MAXMEMORY.get().max(0) as u64;
+    let _ = write!(
+        s,
+        "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\n\
+         used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n\
+         used_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\n\
+         used_memory_peak_perc:{:.2}%\r\n\
+         total_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n\
+         used_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\n\
+         number_of_libraries:0\r\n\
+         maxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:noeviction\r\n\
+         mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n\
+         mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_cluster_links:0\r\n\
+         mem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
+         lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+        human(rss),
+        human(rss),
+        human(peak),
+        if peak == 0 {
+            0.0
+        } else {
+            rss as f64 * 100.0 / peak as f64
+        },
+        human(total),
+        human(maxmemory)
+    );
+}
+
+fn stats_section(
+    core: &Rc<Core>,
+    shards: &[crate::shard::ShardStats],
+    details: &[&crate::shard::StatsDetail],
+    s: &mut String,
+) {
+    let sum = |f: &dyn Fn(&crate::shard::ShardStats) -> u64| -> u64 { shards.iter().map(f).sum() };
+    let dsum = |f: &dyn Fn(&crate::shard::StatsDetail) -> u64| -> u64 {
+        details.iter().map(|d| f(d)).sum()
+    };
+    // A channel or pattern subscribed on several cores counts once.
+    let distinct = |f: &dyn Fn(&crate::shard::StatsDetail) -> &Vec<Vec<u8>>| -> usize {
+        let mut all: std::collections::HashSet<&[u8]> = Default::default();
+        for d in details {
+            all.extend(f(d).iter().map(Vec::as_slice));
+        }
+        all.len()
+    };
+    let stale = shards
+        .iter()
+        .map(|x| x.stats.expired_stale_perc)
+        .fold(0.0, f64::max);
+    // Replication, forks, eviction, MIGRATE, defrag, client tracking and I/O threads do not
+    // exist here: their counters are Redis's zero.
+    let _ = write!(
+        s,
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+         instantaneous_ops_per_sec:{}\r\ntotal_net_repl_input_bytes:0\r\n\
+         total_net_repl_output_bytes:0\r\ninstantaneous_input_repl_kbps:0.00\r\n\
+         instantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\n\
+         sync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\n\
+         expired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\n\
+         expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\n\
+         total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n\
+         keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
+         pubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\n\
+         migrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\n\
+         active_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\n\
+         total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\n\
+         tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n\
+         unexpected_error_replies:0\r\ntotal_error_replies:{}\r\n\
+         io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
+        sum(&|x| x.total_connections),
+        dsum(&|d| d.cmds.iter().map(|(_, c)| c[0]).sum()),
+        dsum(&|d| d.ops_per_sec),
+        core.shared.rejected.load(Ordering::Relaxed),
+        sum(&|x| x.stats.expired_keys),
+        stale * 100.0,
+        sum(&|x| x.stats.expired_time_cap_reached_count),
+        sum(&|x| x.stats.expire_cycle_time_used_us) / 1000,
+        sum(&|x| x.stats.keyspace_hits),
+        sum(&|x| x.stats.keyspace_misses),
+        distinct(&|d| &d.channels),
+        distinct(&|d| &d.patterns),
+        distinct(&|d| &d.shard_channels),
+        dsum(&|d| d.error_replies),
+    );
+}
+
+/// `cmdstat_<name>:calls=…,usec=…,usec_per_call=…,rejected_calls=…,failed_calls=…` for every
+/// command or subcommand counted on any core, by name.
+fn commandstats_section(core: &Rc<Core>, details: &[&crate::shard::StatsDetail], s: &mut String) {
+    s.push_str("# Commandstats\r\n");
+    let names = &core.cmdstats.table.names;
+    let mut by_slot: std::collections::BTreeMap<u16, [u64; 4]> = Default::default();
+    for d in details {
+        for (slot, c) in &d.cmds {
+            let t = by_slot.entry(*slot).or_default();
+            for (a, b) in t.iter_mut().zip(c) {
+                *a += b;
+            }
+        }
+    }
+    let mut rows: Vec<(&str, [u64; 4])> = by_slot
+        .into_iter()
+        .filter(|(_, c)| c[0] > 0 || c[2] > 0 || c[3] > 0)
+        .map(|(slot, c)| (names[slot as usize], c))
+        .collect();
+    rows.sort_unstable_by_key(|(name, _)| *name);
+    for (name, [calls, ticks, rejected, failed]) in rows {
+        let usec = crate::shard::clock::micros(ticks);
+        // Redis divides in single precision.
+        let per_call = if calls == 0 {
+            0.0
+        } else {
+            f64::from(usec as f32 / calls as f32)
+        };
+        let _ = write!(
+            s,
+            "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},\
+             rejected_calls={rejected},failed_calls={failed}\r\n",
+            info_safe(name.as_bytes())
+        );
+    }
 }
 
 fn persistence_section(core: &Rc<Core>, shards: &[crate::shard::ShardStats], s: &mut String) {
@@ -414,10 +629,38 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-fn cpu_times() -> (f64, f64) {
+/// A field of /proc/self/status in kB (`VmHWM`, …).
+fn proc_status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..]
+        .trim_start_matches(':')
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The machine's RAM, as Redis's `total_system_memory`.
+fn total_system_memory() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    if pages <= 0 || size <= 0 {
+        return 0;
+    }
+    pages as u64 * size as u64
+}
+
+/// User and system CPU seconds of `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`).
+fn cpu_times(who: libc::c_int) -> (f64, f64) {
     // SAFETY: getrusage fills the zeroed struct we own.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
         return (0.0, 0.0);
     }
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
