@@ -563,6 +563,10 @@ fn spawn_active_expiry(core: &Rc<Core>) {
                 crate::notify::flush(core.nshards);
             }
             ticks += 1;
+            if core.id == 0 {
+                // INFO's used_memory_peak, sampled as often as Redis's serverCron does.
+                crate::cmd::server::sample_memory_peak();
+            }
             // Give back table memory after mass deletions, about once a second.
             if ticks.is_multiple_of(hz as u64) {
                 ks.shrink_sparse();

@@ -158,3 +158,31 @@ fn info_sections_name_commandstats_and_errorstats() {
     assert!(two.starts_with("# Commandstats\r\n"), "{two}");
     assert!(two.contains("\r\n# Errorstats\r\n"), "{two}");
 }
+
+/// used_memory counts the allocator's bytes in use: it grows with the data and falls when the
+/// data goes (RSS need not), and the peak remembers the high point.
+#[test]
+fn used_memory_follows_the_data() {
+    let s = Server::start(Opts::shards(2).arg("--save").arg(""));
+    let mut c = s.conn();
+    let mem = |c: &mut Conn, f: &str| -> u64 { info(c, "memory")[f].parse().unwrap() };
+    let before = mem(&mut c, "used_memory");
+    let value = "x".repeat(100);
+    let mut buf = Vec::new();
+    for i in 0..50_000 {
+        encode_cmd_into(&["SET", &format!("k{i}"), &value], &mut buf);
+        if i % 1000 == 999 {
+            c.send(&buf);
+            buf.clear();
+            for _ in 0..1000 {
+                assert_eq!(c.read_reply(), ok());
+            }
+        }
+    }
+    let loaded = mem(&mut c, "used_memory");
+    assert!(loaded > before + 5_000_000, "{before} -> {loaded}");
+    assert_eq!(c.cmd(&["FLUSHALL"]), ok());
+    let flushed = mem(&mut c, "used_memory");
+    assert!(flushed < loaded - 4_000_000, "{loaded} -> {flushed}");
+    assert!(mem(&mut c, "used_memory_peak") >= loaded);
+}

@@ -440,16 +440,41 @@ fn server_section(core: &Rc<Core>, s: &mut String) {
     );
 }
 
+/// Bytes the allocator has handed out and not taken back (Redis's `used_memory` is its
+/// allocator's count too): glibc's `mallinfo2`, in-use chunks of every arena plus mmapped
+/// blocks. Without glibc, the resident set size.
+pub fn used_memory() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 has no preconditions; it only reads the allocator's statistics.
+        let m = unsafe { libc::mallinfo2() };
+        (m.uordblks + m.hblkhd) as u64
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        rss_bytes()
+    }
+}
+
+static MEMORY_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Raises the recorded peak of [`used_memory`] to now's; returns now's.
+pub fn sample_memory_peak() -> u64 {
+    let used = used_memory();
+    MEMORY_PEAK.fetch_max(used, Ordering::Relaxed);
+    used
+}
+
 fn memory_section(s: &mut String) {
+    let used = sample_memory_peak();
+    let peak = MEMORY_PEAK.load(Ordering::Relaxed).max(used);
     let rss = rss_bytes();
-    // The kernel's high-water mark of the same measure.
-    let peak = proc_status_kb("VmHWM").map_or(rss, |kb| (kb * 1024).max(rss));
     let total = total_system_memory();
     // Reported only: nothing is evicted (noeviction).
     let maxmemory = crate::tunables::MAXMEMORY.get().max(0) as u64;
     let _ = write!(
         s,
-        "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\n\
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\n\
          used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n\
          used_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\n\
          used_memory_peak_perc:{:.2}%\r\n\
@@ -461,13 +486,13 @@ fn memory_section(s: &mut String) {
          mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_cluster_links:0\r\n\
          mem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
          lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-        human(rss),
+        human(used),
         human(rss),
         human(peak),
         if peak == 0 {
             0.0
         } else {
-            rss as f64 * 100.0 / peak as f64
+            used as f64 * 100.0 / peak as f64
         },
         human(total),
         human(maxmemory)
@@ -627,18 +652,6 @@ fn rss_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * 4096)
-}
-
-/// A field of /proc/self/status in kB (`VmHWM`, …).
-fn proc_status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..]
-        .trim_start_matches(':')
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// The machine's RAM, as Redis's `total_system_memory`.
