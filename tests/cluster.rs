@@ -420,6 +420,12 @@ fn without_a_map_cluster_commands_say_cluster_support_is_disabled() {
         );
     }
     assert_eq!(c.cmd(&["SELECT", "1"]), ok());
+    let info = c.cmd(&["INFO", "server", "cluster"]).text();
+    assert!(info.contains("\r\nredis_mode:standalone\r\n"), "{info}");
+    assert!(
+        info.contains("# Cluster\r\ncluster_enabled:0\r\n"),
+        "{info}"
+    );
 }
 
 /// Runs redis-cli with a time bound; its stdout.
@@ -831,6 +837,12 @@ fn cluster_mode_shows_in_hello_config_and_sort() {
     assert_eq!(
         n1.cmd(&["CONFIG", "GET", "cluster-enabled"]),
         bulks(&["cluster-enabled", "yes"])
+    );
+    let info = n1.cmd(&["INFO", "server", "cluster"]).text();
+    assert!(info.contains("\r\nredis_mode:cluster\r\n"), "{info}");
+    assert!(
+        info.contains("# Cluster\r\ncluster_enabled:1\r\n"),
+        "{info}"
     );
     let k = key_on(&c, 0, "s");
     assert_eq!(n1.cmd(&["RPUSH", &k, "3", "1", "2"]), int(3));

@@ -44,7 +44,7 @@ DEFAULT_UNITS=(
     unit/type/list unit/type/list-2 unit/type/list-3 unit/type/hash unit/type/set
     unit/type/zset unit/info-command unit/other
 )
-TAGS="-needs:debug -needs:repl -needs:pfdebug -needs:config-maxmemory -needs:config-resetstat"
+TAGS="-needs:debug -needs:repl -needs:pfdebug -needs:config-maxmemory"
 TAGS="$TAGS -needs:reset -needs:save -needs:local-process -needs:latency"
 
 usage() {

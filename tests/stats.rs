@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// `INFO <section>` as field → value.
 fn info(c: &mut Conn, section: &str) -> HashMap<String, String> {
@@ -185,4 +186,29 @@ fn used_memory_follows_the_data() {
     let flushed = mem(&mut c, "used_memory");
     assert!(flushed < loaded - 4_000_000, "{loaded} -> {flushed}");
     assert!(mem(&mut c, "used_memory_peak") >= loaded);
+}
+
+/// INFO stats counts the channels and patterns with subscribers, over every core's clients.
+#[test]
+fn info_counts_pubsub_channels_and_patterns() {
+    let s = Server::start(Opts::shards(2));
+    let mut subs: Vec<Conn> = (0..4).map(|_| s.conn()).collect();
+    // Several connections (so several cores), overlapping channels: counted once each.
+    for (i, c) in subs.iter_mut().enumerate() {
+        c.send_cmd(&["SUBSCRIBE", "news", &format!("ch{}", i % 2)]);
+        c.read_reply();
+        c.read_reply();
+        c.send_cmd(&["PSUBSCRIBE", "p.*"]);
+        c.read_reply();
+    }
+    let mut c = s.conn();
+    let stats = info(&mut c, "stats");
+    assert_eq!(stats["pubsub_channels"], "3");
+    assert_eq!(stats["pubsub_patterns"], "1");
+    drop(subs);
+    let gone = wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        info(&mut c, "stats")["pubsub_channels"] == "0"
+    });
+    assert!(gone, "{:?}", info(&mut c, "stats"));
+    assert_eq!(info(&mut c, "stats")["pubsub_patterns"], "0");
 }
