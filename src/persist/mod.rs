@@ -908,7 +908,7 @@ pub struct Loaded {
 }
 
 /// One key on its way to its owner.
-type Moved = (u16, Vec<u8>, Value, Option<i64>);
+pub(crate) type Moved = (u16, Vec<u8>, Value, Option<i64>);
 
 /// Loads the snapshot in `--dir` (the manifest's files, or else a Redis `dump.rdb`) into one
 /// keyspace per shard, re-routing every key with [`shard_of`] so a different shard count is fine.
@@ -1063,8 +1063,28 @@ fn load_file(
     ks: &mut Keyspace,
     away: &mut [Vec<Moved>],
 ) -> Result<(u64, u64), String> {
-    let name = path.display();
+    let name = path.display().to_string();
     let data = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    load_bytes(
+        &name, &data, mf, snapshot, me, nshards, databases, now, ks, away,
+    )
+}
+
+/// [`load_file`] on bytes already in memory (`name` only labels errors). Separate so the
+/// snapshot-loader fuzz target (`crate::fuzzing`) runs the real loader without touching disk.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn load_bytes(
+    name: &str,
+    data: &[u8],
+    mf: Option<&ManifestFile>,
+    snapshot: Option<(&str, usize, usize)>,
+    me: usize,
+    nshards: usize,
+    databases: usize,
+    now: i64,
+    ks: &mut Keyspace,
+    away: &mut [Vec<Moved>],
+) -> Result<(u64, u64), String> {
     if let Some(mf) = mf {
         if data.len() as u64 != mf.size {
             return Err(format!(
@@ -1088,7 +1108,7 @@ fn load_file(
         }
     }
     let err = |off: u64, msg: String| format!("{name}: offset {off}: {msg}");
-    let mut r = rdb::Reader::new(&data).map_err(|e| err(e.offset, e.msg))?;
+    let mut r = rdb::Reader::new(data).map_err(|e| err(e.offset, e.msg))?;
     let (mut keys, mut expired) = (0u64, 0u64);
     let mut seen_id = false;
     let mut cur_db = 0usize;

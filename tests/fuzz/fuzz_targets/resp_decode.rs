@@ -1,0 +1,4 @@
+//! See `redis_lite::fuzzing::resp_decode` for the input format and the checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| redis_lite::fuzzing::resp_decode(data));
