@@ -1198,6 +1198,10 @@ pub struct Keyspace {
     /// Redis runs with `LOOKUP_NOTOUCH` executes (TYPE, TTL, EXISTS…). See
     /// [`Keyspace::set_read_touches`].
     read_touches: bool,
+    /// Whether [`Keyspace::lookup_write`] updates it: off for a `CLIENT NO-TOUCH` client's
+    /// commands (Redis 7.2 applies `LOOKUP_NOTOUCH` to all its lookups). A new value always
+    /// gets the current clock, as a new Redis object does.
+    write_touches: bool,
     /// The access clock keys loaded from a snapshot get: read once, when loading starts.
     load_clock: Option<u32>,
 }
@@ -1273,6 +1277,7 @@ impl Keyspace {
             ready: Vec::new(),
             cas: None,
             read_touches: true,
+            write_touches: true,
             load_clock: None,
         }
     }
@@ -1308,6 +1313,12 @@ impl Keyspace {
     #[inline]
     pub fn set_read_touches(&mut self, on: bool) {
         self.read_touches = on;
+    }
+
+    /// Whether in-place writes update the access clock (see [`Keyspace::set_read_touches`]).
+    #[inline]
+    pub fn set_write_touches(&mut self, on: bool) {
+        self.write_touches = on;
     }
 
     /// Lookup for a read command (`lookupKeyRead`): lazy expiry, counts a keyspace hit or miss,
@@ -1386,6 +1397,7 @@ impl Keyspace {
     /// The value may be changed in place through the [`Slot`]; its TTL is unaffected.
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Slot> {
         let h = self.hash(key);
+        let touch = self.write_touches;
         let d = &mut self.dbs[db];
         let e = find_live(
             &mut d.table,
@@ -1398,7 +1410,9 @@ impl Keyspace {
             now_ms,
             true,
         )?;
-        e.touch(lru_clock(now_ms));
+        if touch {
+            e.touch(lru_clock(now_ms));
+        }
         if let Some(c) = &mut self.cas {
             // Whether the command really changes it is known only after it ran: see
             // `settle_touches`.

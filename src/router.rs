@@ -250,7 +250,11 @@ impl Dispatcher {
             }
             return Flow::Continue;
         }
-        let db = session.db;
+        let db = if session.client.has_flag(crate::clients::flag::NO_TOUCH) {
+            session.db | crate::shard::NO_TOUCH_DB
+        } else {
+            session.db
+        };
         match (spec.handler, spec.route) {
             (Handler::Conn(f), _) => {
                 let mut ctx = ConnCtx {

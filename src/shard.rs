@@ -94,6 +94,11 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Set in the `db` a command is run with (see [`Core::exec`]) when its client turned on
+/// `CLIENT NO-TOUCH`: the flag travels with the command to its owner without widening
+/// [`SubMeta`] or every call in between.
+pub const NO_TOUCH_DB: usize = 1 << 15;
+
 /// Which command, in which database, one forwarded command runs as.
 #[derive(Clone, Copy, Debug)]
 pub struct SubMeta {
@@ -466,10 +471,16 @@ impl Core {
         };
         let mark = out.buf.len();
         let mut ks = self.ks.borrow_mut();
+        // A NO-TOUCH client's commands touch no key, TOUCH itself excepted (Redis 7.2).
+        let client_no_touch = db & NO_TOUCH_DB != 0 && spec.name != "touch";
+        let db = db & !NO_TOUCH_DB;
         // Redis's LOOKUP_NOTOUCH commands (TYPE, TTL, EXISTS…) read without touching the key.
-        let notouch = self.cmdstats.table.notouch[cmd_idx];
+        let notouch = self.cmdstats.table.notouch[cmd_idx] || client_no_touch;
         if notouch {
             ks.set_read_touches(false);
+        }
+        if client_no_touch {
+            ks.set_write_touches(false);
         }
         let res = catch_unwind(AssertUnwindSafe(|| {
             let dirty_before = ks.cas_active().then(|| ks.dirty());
@@ -490,6 +501,9 @@ impl Core {
         }));
         if notouch {
             ks.set_read_touches(true);
+        }
+        if client_no_touch {
+            ks.set_write_touches(true);
         }
         drop(ks);
         if crate::notify::pending() {

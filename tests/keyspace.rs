@@ -965,6 +965,39 @@ fn object_freq_help_and_errors() {
     );
 }
 
+/// CLIENT NO-TOUCH ON (Redis 7.2): that client's reads and writes leave the access clock alone,
+/// on whichever shard the key lives; TOUCH still touches.
+#[test]
+fn client_no_touch_leaves_idle_time_alone() {
+    skip_on_real_redis!();
+    let s = Server::start(Opts::shards(2));
+    let mut c = s.conn();
+    let idle = |c: &mut Conn, k: &str| c.cmd(&["OBJECT", "IDLETIME", k]).int();
+    let keys: Vec<String> = (0..8).map(|i| format!("nt{i}")).collect();
+    for k in &keys {
+        let p = [
+            b"RESTORE".as_slice(),
+            k.as_bytes(),
+            b"0",
+            P_STR,
+            b"IDLETIME",
+            b"500",
+        ];
+        assert_eq!(c.cmd(&p), ok());
+    }
+    assert_eq!(c.cmd(&["CLIENT", "NO-TOUCH", "ON"]), ok());
+    for k in &keys {
+        assert_eq!(c.cmd(&["GET", k]), bulk("hello"));
+        assert_eq!(c.cmd(&["STRLEN", k]), int(5));
+        assert!(idle(&mut c, k) >= 500, "{k} touched under NO-TOUCH");
+    }
+    assert_eq!(c.cmd(&["TOUCH", &keys[0]]), int(1));
+    assert!(idle(&mut c, &keys[0]) <= 1, "TOUCH must still touch");
+    assert_eq!(c.cmd(&["CLIENT", "NO-TOUCH", "OFF"]), ok());
+    assert_eq!(c.cmd(&["GET", &keys[1]]), bulk("hello"));
+    assert!(idle(&mut c, &keys[1]) <= 1);
+}
+
 /// OBJECT IDLETIME: seconds since the key's last access, as Redis's LRU clock counts them.
 /// RESTORE … IDLETIME sets it; reads and writes reset it; OBJECT, TYPE, EXISTS and TTL do not
 /// (Redis's LOOKUP_NOTOUCH).
