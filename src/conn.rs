@@ -171,6 +171,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         if !batch.is_empty() {
             client.last_cmd.set(LastCmd::of(batch.get(batch.len() - 1)));
         }
+        core.prefetch_local(session.db, &batch);
         for argv in batch.iter() {
             if clients::pause_set() && clients::holds(argv) {
                 // CLIENT PAUSE: earlier replies go out first, as Redis writes them before the

@@ -535,6 +535,17 @@ impl Core {
         let mut out = Reply::new(Proto::Resp2);
         let mut ends = Vec::with_capacity(env.meta.len());
         let mut panicked = Vec::new();
+        if let Some(first) = env.meta.first() {
+            let db = first.db as usize & !NO_TOUCH_DB;
+            self.ks.borrow().prefetch(
+                db,
+                env.meta
+                    .iter()
+                    .zip(env.batch.iter())
+                    .filter(|(m, a)| m.db as usize & !NO_TOUCH_DB == db && a.len() >= 2)
+                    .map(|(_, a)| a.get(1)),
+            );
+        }
         for (i, m) in env.meta.iter().enumerate() {
             out.proto = m.proto;
             if !self.exec(m.cmd as usize, m.db as usize, env.batch.get(i), &mut out) {
@@ -557,6 +568,23 @@ impl Core {
             meta: env.meta,
         };
         (rb, env.reply)
+    }
+
+    /// [`Keyspace::prefetch`] for the commands of a connection's read batch that this core owns
+    /// (by their first argument, the key of most commands; for others the guess costs a hash).
+    pub fn prefetch_local(&self, db: usize, batch: &CmdBatch) {
+        if batch.len() < 2 {
+            return;
+        }
+        // A key repeated back to back (a hot key) is looked at once.
+        let mut prev: &[u8] = &[];
+        let keys = batch.iter().filter(|a| a.len() >= 2).map(|a| a.get(1));
+        let mine = keys.filter(|k| {
+            let fresh = *k != prev;
+            prev = k;
+            fresh && shard_of(k, self.nshards) == self.id
+        });
+        self.ks.borrow().prefetch(db, mine);
     }
 
     /// The index the next command forwarded to `shard` this turn will get in its envelope.

@@ -104,3 +104,45 @@ fn route_16_keys_over_4_shards(bencher: divan::Bencher) {
             .sum::<usize>()
     });
 }
+
+/// Pipelines of 16 `INCR counter:<random>` over a 1M-key keyspace (redis-benchmark's
+/// `-t incr -P 16 -r 1000000`), run as a shard runs a forwarded envelope: with and without
+/// `Keyspace::prefetch` first. The batches cycle over 256k distinct keys, far more than the
+/// caches hold, so most lookups miss as they do in the server.
+#[divan::bench(args = [false, true])]
+fn incr_16_random_keys_in_1m_keyspace(bencher: divan::Bencher, prefetch: bool) {
+    let mut ks = Keyspace::new(1);
+    let mut out = Reply::new(Proto::Resp2);
+    let mut fill = CmdBatch::new();
+    for i in 0..1_000_000u64 {
+        fill.clear();
+        fill.push_argv(CmdBatch::from_args(["INCR", &format!("counter:{i:012}")]).get(0));
+        run(&mut ks, &fill, &mut out);
+        out.buf.clear();
+    }
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let batches: Vec<CmdBatch> = (0..16_384)
+        .map(|_| {
+            let mut b = CmdBatch::new();
+            for _ in 0..16 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let key = format!("counter:{:012}", x % 1_000_000);
+                b.push_argv(CmdBatch::from_args(["INCR", &key]).get(0));
+            }
+            b
+        })
+        .collect();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        let b = &batches[i % batches.len()];
+        i += 1;
+        out.buf.clear();
+        if prefetch {
+            ks.prefetch(0, b.iter().map(|a| a.get(1)));
+        }
+        run(&mut ks, b, &mut out);
+        out.buf.len()
+    });
+}
