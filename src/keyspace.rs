@@ -336,6 +336,17 @@ mod cell {
             }
         }
 
+        /// Where this cell's out-of-line data starts (a heap string's bytes, a boxed
+        /// collection), for a prefetch hint; `None` when it has none.
+        #[inline]
+        pub fn heap_ptr(&self) -> Option<*const u8> {
+            match self.repr() {
+                Repr::Inline(_) | Repr::Int => None,
+                // SAFETY: every other representation wrote `ptr`.
+                _ => Some(unsafe { self.0.ptr.ptr.as_ptr() as *const u8 }),
+            }
+        }
+
         /// A heap string's data pointer and length.
         #[inline]
         fn heap_parts(&self) -> (NonNull<u8>, usize) {
@@ -1337,7 +1348,7 @@ impl Keyspace {
     }
 
     /// Starts loading, ahead of use, the memory that looking up `keys` in `db` will touch: each
-    /// key's table slot and, for a key kept on the heap, its bytes.
+    /// key's table slot and, when kept on the heap, its bytes and the first line of its value.
     ///
     /// Why: with a big keyspace nearly every lookup misses the CPU caches two or three times
     /// (control bytes, slot, heap key), and one command waits for each miss in turn. A pipelined
@@ -1379,6 +1390,9 @@ impl Keyspace {
                 let _ = d.table.find(h, |e| {
                     if e.bits() & KEY_ON_HEAP != 0 {
                         prefetch_line(e.key().as_ptr());
+                    }
+                    if let Some(p) = e.val.0 .0.heap_ptr() {
+                        prefetch_line(p);
                     }
                     false
                 });
