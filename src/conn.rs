@@ -59,6 +59,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let mut batch = CmdBatch::new();
     let mut out = Reply::new(session.proto);
     let mut router = Dispatcher::new(core.nshards);
+    // Per command of the batch, the shard owning its first argument (see `Core::route_batch`).
+    let mut owners = Vec::new();
 
     // Bytes the unparsed input must reach before parsing can progress (the parser's hint).
     let mut needed = 0usize;
@@ -171,8 +173,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         if !batch.is_empty() {
             client.last_cmd.set(LastCmd::of(batch.get(batch.len() - 1)));
         }
-        core.prefetch_local(session.db, &batch);
-        for argv in batch.iter() {
+        core.route_batch(session.db, &batch, &mut owners);
+        for (i, argv) in batch.iter().enumerate() {
             if clients::pause_set() && clients::holds(argv) {
                 // CLIENT PAUSE: earlier replies go out first, as Redis writes them before the
                 // client blocks.
@@ -198,7 +200,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             } else {
                 0
             };
-            match router.dispatch(&core, &mut session, argv, &mut out) {
+            match router.dispatch(&core, &mut session, argv, owners[i], &mut out) {
                 Flow::Continue => {}
                 Flow::Close => close = true,
                 flow @ (Flow::Server(_) | Flow::Async(_)) => {

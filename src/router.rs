@@ -116,6 +116,8 @@ pub struct Dispatcher {
     fwd_chunk: u32,
     /// A command panicked: the connection must close once replies are written.
     pub panicked: bool,
+    /// The last command name looked up, as sent (length, bytes), and its index.
+    last_cmd: (u8, [u8; 24], usize),
 }
 
 impl Dispatcher {
@@ -134,6 +136,8 @@ impl Dispatcher {
             nfwd: 0,
             fwd_chunk: FIRST_FWD_CHUNK,
             panicked: false,
+            // Nothing cached yet: an empty name never takes the fast path.
+            last_cmd: (0, [0; 24], 0),
         }
     }
 
@@ -145,18 +149,20 @@ impl Dispatcher {
     }
 
     /// Routes one command. Its reply is either already in `out` or will be put there by
-    /// [`Dispatcher::finish`].
+    /// [`Dispatcher::finish`]. `key_owner` is the shard of `argv[1]` when the caller has it
+    /// ([`crate::shard::NO_OWNER`] otherwise).
     pub fn dispatch(
         &mut self,
         core: &Core,
         session: &mut Session,
         argv: Argv<'_>,
+        key_owner: u16,
         out: &mut Reply,
     ) -> Flow {
         out.proto = session.proto;
         self.scratch.proto = session.proto;
         let stats = &core.cmdstats;
-        let Some(idx) = cmd::lookup(argv.get(0)) else {
+        let Some(idx) = self.lookup(argv.get(0)) else {
             cmd::multi::flag_error(session);
             let at = self.local(out, |r| unknown_command_error(argv, r));
             stats.error(self.since(out, at));
@@ -299,7 +305,11 @@ impl Dispatcher {
             }
             (Handler::Shard(_), Route::Local) => self.run_here(core, idx, stat, db, argv, out),
             (Handler::Shard(_), Route::Key) => {
-                let owner = shard_of(argv.get(1), core.nshards);
+                let owner = if key_owner != crate::shard::NO_OWNER {
+                    key_owner as usize
+                } else {
+                    shard_of(argv.get(1), core.nshards)
+                };
                 self.run_on(core, owner, idx, stat, 0..0, db, argv, out);
             }
             (Handler::Shard(_), Route::Keys { first, step, merge }) => {
@@ -335,6 +345,23 @@ impl Dispatcher {
         } else {
             Flow::Continue
         }
+    }
+
+    /// [`cmd::lookup`], remembering the last name seen as sent: a pipeline mostly repeats one
+    /// command, and comparing a few bytes is cheaper than lowercasing and hashing them.
+    #[inline]
+    fn lookup(&mut self, name: &[u8]) -> Option<usize> {
+        let (len, bytes, idx) = &mut self.last_cmd;
+        if !name.is_empty() && name.len() == *len as usize && name == &bytes[..name.len()] {
+            return Some(*idx);
+        }
+        let found = cmd::lookup(name)?;
+        if name.len() <= bytes.len() {
+            bytes[..name.len()].copy_from_slice(name);
+            *len = name.len() as u8;
+            *idx = found;
+        }
+        Some(found)
     }
 
     /// A reply produced on this core right now. Returns where it starts (see

@@ -128,6 +128,9 @@ pub fn now_ms() -> i64 {
 /// [`SubMeta`] or every call in between.
 pub const NO_TOUCH_DB: usize = 1 << 15;
 
+/// In [`Core::route_batch`]'s owners: the command has no argument to route by.
+pub const NO_OWNER: u16 = u16::MAX;
+
 /// Which command, in which database, one forwarded command runs as.
 #[derive(Clone, Copy, Debug)]
 pub struct SubMeta {
@@ -599,20 +602,38 @@ impl Core {
         (rb, env.reply)
     }
 
-    /// [`Keyspace::prefetch`] for the commands of a connection's read batch that this core owns
-    /// (by their first argument, the key of most commands; for others the guess costs a hash).
-    pub fn prefetch_local(&self, db: usize, batch: &CmdBatch) {
+    /// The shard of each command's first argument (the key of most commands; [`NO_OWNER`] when
+    /// there is none) into `owners`, so the dispatch need not hash a key twice, and
+    /// [`Keyspace::prefetch`] for the ones this core owns.
+    pub fn route_batch(&self, db: usize, batch: &CmdBatch, owners: &mut Vec<u16>) {
+        owners.clear();
+        // A key repeated back to back (a hot key) is hashed once.
+        let mut prev: Option<(&[u8], u16)> = None;
+        for a in batch.iter() {
+            if a.len() < 2 {
+                owners.push(NO_OWNER);
+                continue;
+            }
+            let key = a.get(1);
+            let owner = match prev {
+                Some((k, o)) if k == key => o,
+                _ => {
+                    let o = shard_of(key, self.nshards) as u16;
+                    prev = Some((key, o));
+                    o
+                }
+            };
+            owners.push(owner);
+        }
         if batch.len() < 2 {
             return;
         }
-        // A key repeated back to back (a hot key) is looked at once.
-        let mut prev: &[u8] = &[];
-        let keys = batch.iter().filter(|a| a.len() >= 2).map(|a| a.get(1));
-        let mine = keys.filter(|k| {
-            let fresh = *k != prev;
-            prev = k;
-            fresh && shard_of(k, self.nshards) == self.id
-        });
+        let id = self.id as u16;
+        let mine = batch
+            .iter()
+            .zip(owners.iter())
+            .filter(|&(_, &o)| o == id)
+            .map(|(a, _)| a.get(1));
         self.ks.borrow().prefetch(db, mine);
     }
 
