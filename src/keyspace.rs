@@ -1355,6 +1355,7 @@ impl Keyspace {
     /// batch knows its keys up front, so their misses can be overlapped instead: first every
     /// key's slot, then every heap key, then the commands run on warm lines. Small tables are
     /// cache-resident and skipped; a key equal to the one before (a hot key) is skipped too.
+    #[inline(never)] // one call per batch; kept out of line so profiles show it
     pub fn prefetch<'k>(&self, db: usize, keys: impl Iterator<Item = &'k [u8]>) {
         let Some(d) = self.dbs.get(db) else { return };
         if d.table.len() < PREFETCH_MIN_KEYS {
