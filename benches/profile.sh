@@ -7,7 +7,8 @@
 #   benches/profile.sh "get -r 1000000" --keep DIR     # keep perf.data and the stacks in DIR
 #
 # Script-only option: --no-build (use the binary already in target/release).
-# Each server is fresh, warmed with one run of the cell (so random-key cells see a full keyspace),
+# Each server is fresh, warmed with SET over the cell's keys and one run of the cell (so reads
+# find values and random-key cells see a full keyspace),
 # then sampled for --seconds while redis-benchmark (--threads 2 -c 50, bounded by -n and a
 # timeout) keeps it busy. Requests are counted by the server (INFO total_commands_processed), so
 # each category is CPU microseconds per request. Categories come from the sampled call stacks
@@ -25,12 +26,12 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) cell="$1"; shift ;;
   esac
 done
 if [[ -z $cell ]]; then
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,17p' "$0" >&2
   exit 2
 fi
 for tool in perf python3 redis-cli; do
@@ -69,6 +70,9 @@ processed() {
 
 # shellcheck disable=SC2206
 bench_args=(--threads 2 -c 50 -t $cell)
+# shellcheck disable=SC2206
+set_args=(--threads 2 -c 50 -t set ${cell#* })
+[[ $cell == *" "* ]] || set_args=(--threads 2 -c 50 -t set)
 rport=$(free_port)
 mkdir -p "$tmp/redis" "$tmp/ours"
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
@@ -87,7 +91,9 @@ echo "cell: redis-benchmark ${bench_args[*]}; perf record -e cpu-clock -g for $s
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for who in redis ours; do
   if [[ $who == redis ]]; then port=$rport pid=$rpid; else port=$oport pid=$opid; fi
-  # Warm-up: the cell once, bounded.
+  # Warm-up, bounded: SET over the same keys first (as compare.sh's set cells precede its get
+  # cells, so reads find values), then the cell once.
+  timeout 60 redis-benchmark -p "$port" "${set_args[@]}" -n 1000000 -q >/dev/null 2>&1 || true
   timeout 60 redis-benchmark -p "$port" "${bench_args[@]}" -n 1000000 -q >/dev/null 2>&1 || true
   timeout $((seconds + 30)) redis-benchmark -p "$port" "${bench_args[@]}" -n 50000000 -q \
     >/dev/null 2>&1 &
