@@ -32,33 +32,108 @@ const SHRINK_AT: usize = 1024 * 1024;
 /// A write at least this big may take a while: it counts as interaction for the idle timeout.
 const LONG_WRITE: usize = 64 * 1024;
 
+/// A connection moves to another core after this many commands in a row all went there.
+const MOVE_AFTER: usize = 64;
+
+/// And at most once per this long, so a client alternating between shards does not bounce.
+const MOVE_COOLDOWN_MS: i64 = 1000;
+
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A connection handed to another core: its socket and what its client and session carry.
+///
+/// Why: a client whose commands all go to one other shard (a hot key) pays a cross-core round
+/// trip per read batch; served on the owner's core it pays none. Only plain sessions move (no
+/// transaction, watch, subscription, blocking, pause or reply mode in progress), between batches,
+/// with every reply written, so nothing in flight is left behind.
+pub struct Carried {
+    pub fd: Option<std::os::fd::OwnedFd>,
+    id: u64,
+    addr: String,
+    laddr: String,
+    created_ms: i64,
+    name: Option<Box<[u8]>>,
+    lib_name: Option<Box<[u8]>>,
+    lib_ver: Option<Box<[u8]>>,
+    flags: u8,
+    last_cmd: LastCmd,
+    db: usize,
+    proto: crate::resp::Proto,
+    authenticated: bool,
+    session_name: Option<Vec<u8>>,
+}
+
+/// Whether the connection holds nothing that lives on this core beyond its client entry.
+fn movable(core: &Core, session: &Session, client: &Client) -> bool {
+    session.multi.is_none()
+        && session.watch.is_none()
+        && session.stale_watches.is_empty()
+        && session.pubsub.is_none()
+        && session.subscriptions == 0
+        && !session.reply_off
+        && !session.reply_skip
+        && !session.reply_skip_next
+        && !session.close_after_reply
+        && !session.in_exec
+        && client.flags.get() & (flag::BLOCKED | flag::PAUSED | flag::PUBSUB) == 0
+        && !client.killed.get()
+        && client.soft_deadline_ms.get() == 0
+        && core.paused.get() == 0
+        && !clients::pause_set()
+        && !core.shared.is_stopping()
+}
 
 /// Serves one client until it disconnects, sends QUIT, breaks the protocol, is killed (CLIENT
 /// KILL), or the server stops.
-pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
+/// `carried` is set for a connection that moved here from another core.
+pub async fn serve(core: Rc<Core>, mut stream: TcpStream, carried: Option<Box<Carried>>) {
     let _ = stream.set_nodelay(true);
-    let id = NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed);
     let addr = |a: Result<std::net::SocketAddr, _>| a.map(|a| a.to_string()).unwrap_or_default();
-    let client = Rc::new(Client::new(
-        id,
-        stream.as_raw_fd(),
-        addr(stream.peer_addr()),
-        addr(stream.local_addr()),
-    ));
-    // Dropped before `stream` (a parameter), so a kill never reaches a closed descriptor.
-    let _registered = core.clients.register(&client);
+    let arrived = carried.is_some();
+    let mut client = match &carried {
+        Some(c) => {
+            let mut cl = Client::new(c.id, stream.as_raw_fd(), c.addr.clone(), c.laddr.clone());
+            cl.created_ms = c.created_ms;
+            cl
+        }
+        None => Client::new(
+            NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+            stream.as_raw_fd(),
+            addr(stream.peer_addr()),
+            addr(stream.local_addr()),
+        ),
+    };
+    let id = client.id;
     let mut session = Session {
         id,
-        client: client.clone(),
         authenticated: crate::access::initially_authenticated(),
         ..Session::default()
     };
+    if let Some(c) = carried {
+        let c = *c;
+        *client.name.get_mut() = c.name;
+        *client.lib_name.get_mut() = c.lib_name;
+        *client.lib_ver.get_mut() = c.lib_ver;
+        client.flags.set(c.flags);
+        client.last_cmd.set(c.last_cmd);
+        client.sync(c.db, c.proto);
+        session.db = c.db;
+        session.proto = c.proto;
+        session.authenticated = c.authenticated;
+        session.name = c.session_name;
+    }
+    let client = Rc::new(client);
+    session.client = client.clone();
+    // Dropped before `stream` (a parameter), so a kill never reaches a closed descriptor.
+    let _registered = core.clients.register(&client);
     let mut inbuf = vec![0u8; READ_BUF];
     let (mut start, mut end) = (0usize, 0usize);
     let mut batch = CmdBatch::new();
     let mut out = Reply::new(session.proto);
     let mut router = Dispatcher::new(core.nshards);
+    // Commands in a row whose key another single core owns, and which core (see `MOVE_AFTER`).
+    let (mut streak, mut streak_shard) = (0usize, crate::shard::NO_OWNER);
+    let mut moved_ms = if arrived { core.now_ms() } else { 0 };
     // Per command of the batch, the shard owning its first argument (see `Core::route_batch`).
     let mut owners = Vec::new();
 
@@ -174,6 +249,21 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
             client.last_cmd.set(LastCmd::of(batch.get(batch.len() - 1)));
         }
         core.route_batch(session.db, &batch, &mut owners);
+        if !owners.is_empty() {
+            let first = owners[0];
+            if first != crate::shard::NO_OWNER
+                && first as usize != core.id
+                && owners.iter().all(|&o| o == first)
+            {
+                if first == streak_shard {
+                    streak += owners.len();
+                } else {
+                    (streak, streak_shard) = (owners.len(), first);
+                }
+            } else {
+                streak = 0;
+            }
+        }
         for (i, argv) in batch.iter().enumerate() {
             if clients::pause_set() && clients::holds(argv) {
                 // CLIENT PAUSE: earlier replies go out first, as Redis writes them before the
@@ -389,6 +479,48 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         client
             .buf_mem
             .set((inbuf.len() + out.buf.capacity()) as u64);
+        // Everything read is answered and written: if the recent commands all went to one other
+        // core, continue there.
+        if streak >= MOVE_AFTER
+            && start == end
+            && !buffered
+            && core.now_ms() - moved_ms >= MOVE_COOLDOWN_MS
+            && movable(&core, &session, &client)
+        {
+            moved_ms = core.now_ms();
+            streak = 0;
+            // SAFETY: the descriptor is the stream's, open for as long as `stream` lives.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(stream.as_raw_fd()) };
+            if let Ok(fd) = fd.try_clone_to_owned() {
+                let carried = Box::new(Carried {
+                    fd: Some(fd),
+                    id,
+                    addr: client.addr.clone(),
+                    laddr: client.laddr.clone(),
+                    created_ms: client.created_ms,
+                    name: client.name.borrow().clone(),
+                    lib_name: client.lib_name.borrow().clone(),
+                    lib_ver: client.lib_ver.borrow().clone(),
+                    flags: client.flags.get(),
+                    last_cmd: client.last_cmd.get(),
+                    db: session.db,
+                    proto: session.proto,
+                    authenticated: session.authenticated,
+                    session_name: session.name.clone(),
+                });
+                // On failure the copy of the descriptor is closed and the client stays here.
+                let to = streak_shard as usize;
+                if core.send_ctrl(to, crate::shard::Ctrl::Adopt(carried)).await {
+                    core.moved_out.set(core.moved_out.get() + 1);
+                    tracing::debug!(
+                        client = id,
+                        to,
+                        "connection moved to the core owning its keys"
+                    );
+                    return;
+                }
+            }
+        }
     }
     crate::cmd::multi::forget_watch(&mut session);
     forget_watches(&core, &mut session);

@@ -363,6 +363,7 @@ async fn shard_main(b: Boot) {
 
     // One accept loop per bound address; all of them end at shutdown.
     let next_conn = Rc::new(std::cell::Cell::new(0u64));
+    spawn_adopt_loop(&core, &conns, &next_conn);
     let loops: Vec<_> = listeners
         .into_iter()
         .map(|(l, _)| {
@@ -377,6 +378,8 @@ async fn shard_main(b: Boot) {
     for l in loops {
         l.await;
     }
+    // No more connections move here (one in transit closes).
+    core.adopt_tx.borrow_mut().take();
 
     // Drain: our connections finish their replies (reads are shut), then wait for every shard,
     // since their connections may still have commands forwarded to us.
@@ -434,30 +437,68 @@ async fn accept_loop(
                 tracing::debug!("cannot set TCP keepalive on a client socket: {e}");
             }
         }
-        next_conn.set(next_conn.get() + 1);
-        let key = next_conn.get();
-        conns.borrow_mut().insert(key, stream.as_raw_fd());
-        let core = core.clone();
-        let conns2 = conns.clone();
-        let core2 = core.clone();
-        core.connected.set(core.connected.get() + 1);
         core.total_connections.set(core.total_connections.get() + 1);
-        glommio::spawn_local(async move {
-            // A bug while serving one client closes that client (the stream drops during the
-            // unwind); the shard keeps serving everyone else.
-            if AssertUnwindSafe(conn::serve(core, stream))
-                .catch_unwind()
-                .await
-                .is_err()
-            {
-                tracing::error!("connection handler panicked; connection closed");
-            }
-            core2.connected.set(core2.connected.get() - 1);
-            core2.shared.clients.fetch_sub(1, Ordering::SeqCst);
-            conns2.borrow_mut().remove(&key);
-        })
-        .detach();
+        spawn_conn(&core, stream, &conns, &next_conn, None);
     }
+}
+
+/// Serves one connection on this core until it ends (or moves to another core): counted in
+/// `connected` and the server's client count, and listed for the shutdown watcher.
+fn spawn_conn(
+    core: &Rc<Core>,
+    stream: glommio::net::TcpStream,
+    conns: &Rc<RefCell<HashMap<u64, RawFd>>>,
+    next_conn: &Rc<std::cell::Cell<u64>>,
+    carried: Option<Box<conn::Carried>>,
+) {
+    next_conn.set(next_conn.get() + 1);
+    let key = next_conn.get();
+    conns.borrow_mut().insert(key, stream.as_raw_fd());
+    let core = core.clone();
+    let conns = conns.clone();
+    core.connected.set(core.connected.get() + 1);
+    glommio::spawn_local(async move {
+        // A bug while serving one client closes that client (the stream drops during the
+        // unwind); the shard keeps serving everyone else.
+        if AssertUnwindSafe(conn::serve(core.clone(), stream, carried))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!("connection handler panicked; connection closed");
+        }
+        core.connected.set(core.connected.get() - 1);
+        core.shared.clients.fetch_sub(1, Ordering::SeqCst);
+        conns.borrow_mut().remove(&key);
+    })
+    .detach();
+}
+
+/// Takes in connections other cores hand to this one (see [`conn::Carried`]) until shutdown.
+fn spawn_adopt_loop(
+    core: &Rc<Core>,
+    conns: &Rc<RefCell<HashMap<u64, RawFd>>>,
+    next_conn: &Rc<std::cell::Cell<u64>>,
+) {
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<Box<conn::Carried>>();
+    *core.adopt_tx.borrow_mut() = Some(tx);
+    let (core, conns, next_conn) = (core.clone(), conns.clone(), next_conn.clone());
+    glommio::spawn_local(async move {
+        use futures_lite::StreamExt;
+        while let Some(mut c) = rx.next().await {
+            let Some(fd) = c.fd.take() else { continue };
+            if core.shared.is_stopping() {
+                // Dropping `fd` closes the connection, as shutdown closes every other one.
+                continue;
+            }
+            // Counted before the core it left stops counting it: never below the real number.
+            core.shared.clients.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: `fd` is an open socket descriptor we own (a duplicate of the client's).
+            let stream = unsafe { glommio::net::TcpStream::from_raw_fd(fd.into_raw_fd()) };
+            spawn_conn(&core, stream, &conns, &next_conn, Some(c));
+        }
+    })
+    .detach();
 }
 
 /// Best effort, as Redis: the reason, then close (a peer that does not read cannot hold it).

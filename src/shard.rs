@@ -272,6 +272,8 @@ pub enum Ctrl {
     ),
     /// Transaction lock and steps (multi-shard MULTI/EXEC, SAVE): see [`crate::tx`].
     Tx(crate::tx::TxMsg),
+    /// A connection moving here from another core (see [`crate::conn::Carried`]).
+    Adopt(Box<crate::conn::Carried>),
 }
 
 /// One shard's numbers, gathered for INFO and the save-point check.
@@ -284,6 +286,8 @@ pub struct ShardStats {
     pub connected_clients: u64,
     pub blocked_clients: u64,
     pub total_connections: u64,
+    /// Connections this core handed to the core owning their keys (see [`crate::conn::Carried`]).
+    pub moved_out: u64,
     /// What only INFO needs (see [`Shared::stats_detail`]).
     pub detail: Option<Box<StatsDetail>>,
 }
@@ -328,6 +332,8 @@ pub struct Core {
     /// This core's clients waiting in a blocking command (INFO's blocked_clients).
     pub blocked: Cell<u64>,
     pub total_connections: Cell<u64>,
+    /// Connections moved from here to the core owning their keys (INFO's `moved_connections`).
+    pub moved_out: Cell<u64>,
     /// INFO commandstats/errorstats as counted on this core (see [`CmdStats`]).
     pub cmdstats: CmdStats,
     /// This core's connections (CLIENT LIST, KILL, UNBLOCK).
@@ -337,6 +343,10 @@ pub struct Core {
     /// The transaction whose step is being polled on this core right now (0: none): commands
     /// it runs through [`Core::call`] bypass the locks it holds. See [`crate::tx::InTx`].
     pub current_tx: Cell<u64>,
+    /// Where connections moving to this core are handed to its accept machinery (set once the
+    /// core serves clients; `None` before and after).
+    pub adopt_tx:
+        RefCell<Option<futures_channel::mpsc::UnboundedSender<Box<crate::conn::Carried>>>>,
 }
 
 impl Core {
@@ -365,10 +375,12 @@ impl Core {
             connected: Cell::new(0),
             blocked: Cell::new(0),
             total_connections: Cell::new(0),
+            moved_out: Cell::new(0),
             cmdstats: CmdStats::new(epoch),
             clients: Default::default(),
             tx_lock: Default::default(),
             current_tx: Cell::new(0),
+            adopt_tx: RefCell::new(None),
         }
     }
 
@@ -417,6 +429,7 @@ impl Core {
             self.cmdstats.epoch.set(epoch);
             self.cmdstats.reset();
             self.total_connections.set(0);
+            self.moved_out.set(0);
             self.ks.borrow_mut().reset_stats();
         }
         let detail = (self.shared.stats_detail.load(Ordering::Relaxed) > 0)
@@ -431,6 +444,7 @@ impl Core {
             connected_clients: self.connected.get(),
             blocked_clients: self.blocked.get(),
             total_connections: self.total_connections.get(),
+            moved_out: self.moved_out.get(),
             detail,
         }
     }

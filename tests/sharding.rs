@@ -456,3 +456,88 @@ fn concurrent_deep_pipelines_across_shards() {
     }
     assert_eq!(total, 8 * 5000 / 4);
 }
+
+/// A connection whose commands all go to one other core moves to that core (INFO's
+/// `moved_connections`), keeping its id, name, database and every write; it moves again, after
+/// its cool-down, when its keys change owner.
+#[test]
+fn connections_move_to_the_core_owning_their_keys() {
+    let s = server();
+    let keys = keys_per_shard("mv", SHARDS, 1);
+    let (k0, k1) = (&keys[0][0], &keys[1][0]);
+    let mut conns: Vec<redis::Connection> = (0..8).map(|_| s.client()).collect();
+    let mut ids = Vec::new();
+    for (i, c) in conns.iter_mut().enumerate() {
+        let _: () = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(format!("mover{i}"))
+            .query(c)
+            .unwrap();
+        let _: () = redis::cmd("SELECT").arg(3).query(c).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("db3:{i}"))
+            .arg(i)
+            .query(c)
+            .unwrap();
+        ids.push(redis::cmd("CLIENT").arg("ID").query::<i64>(c).unwrap());
+    }
+    let moved = |c: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("moved_connections:"))
+            .expect("moved_connections in INFO stats")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let mut check = s.client();
+    assert_eq!(moved(&mut check), 0);
+    for (round, key) in [k0, k1].into_iter().enumerate() {
+        if round == 1 {
+            // Past the cool-down, so connections may move a second time.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        for _ in 0..100 {
+            for c in conns.iter_mut() {
+                let _: i64 = redis::cmd("INCR").arg(key).query(c).unwrap();
+            }
+        }
+        let total: i64 = redis::cmd("GET").arg(key).query(&mut conns[0]).unwrap();
+        assert_eq!(total, 800, "every INCR counted exactly once");
+    }
+    // Eight connections spread over four cores: some were elsewhere than each key's owner.
+    assert!(moved(&mut check) >= 2, "moved: {}", moved(&mut check));
+    for (i, c) in conns.iter_mut().enumerate() {
+        assert_eq!(
+            redis::cmd("CLIENT").arg("ID").query::<i64>(c).unwrap(),
+            ids[i]
+        );
+        let name: String = redis::cmd("CLIENT").arg("GETNAME").query(c).unwrap();
+        assert_eq!(name, format!("mover{i}"));
+        let v: i64 = redis::cmd("GET").arg(format!("db3:{i}")).query(c).unwrap();
+        assert_eq!(v, i as i64, "still in db 3");
+        // A transaction after the move.
+        let (a, b): (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(k0)
+            .cmd("INCR")
+            .arg(k1)
+            .query(c)
+            .unwrap();
+        assert!(a > 800 && b > 800);
+    }
+    // Each client is listed once, on whichever core serves it now.
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut check).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let lines: Vec<&str> = list
+            .lines()
+            .filter(|l| l.contains(&format!(" name=mover{i} ")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{list}");
+        assert!(lines[0].starts_with(&format!("id={id} ")), "{}", lines[0]);
+        assert!(lines[0].contains(" db=3 "), "{}", lines[0]);
+    }
+    let clients: String = redis::cmd("INFO").arg("clients").query(&mut check).unwrap();
+    assert!(clients.contains("connected_clients:9\r\n"), "{clients}");
+}

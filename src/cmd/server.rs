@@ -540,7 +540,8 @@ fn stats_section(
          total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\n\
          tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n\
          unexpected_error_replies:0\r\ntotal_error_replies:{}\r\n\
-         io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
+         io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n\
+         moved_connections:{}\r\n",
         sum(&|x| x.total_connections),
         dsum(&|d| d.cmds.iter().map(|(_, c)| c[0]).sum()),
         dsum(&|d| d.ops_per_sec),
@@ -555,6 +556,7 @@ fn stats_section(
         distinct(&|d| &d.patterns),
         distinct(&|d| &d.shard_channels),
         dsum(&|d| d.error_replies),
+        sum(&|x| x.moved_out),
     );
 }
 

@@ -824,6 +824,12 @@ pub fn handle_ctrl(core: &Rc<Core>, msg: Ctrl) {
             let _ = reply.send(crate::clients::answer(core, query));
         }
         Ctrl::Tx(msg) => crate::tx::handle(core, msg),
+        Ctrl::Adopt(c) => {
+            // Without a taker (shutting down) the connection's descriptor closes here.
+            if let Some(tx) = core.adopt_tx.borrow().as_ref() {
+                let _ = tx.unbounded_send(c);
+            }
+        }
     }
 }
 
