@@ -32,9 +32,6 @@ const SHRINK_AT: usize = 1024 * 1024;
 /// A write at least this big may take a while: it counts as interaction for the idle timeout.
 const LONG_WRITE: usize = 64 * 1024;
 
-/// A connection moves to another core after this many commands in a row all went there.
-const MOVE_AFTER: usize = 64;
-
 /// And at most once per this long, so a client alternating between shards does not bounce.
 const MOVE_COOLDOWN_MS: i64 = 1000;
 
@@ -131,7 +128,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, carried: Option<Box<Ca
     let mut batch = CmdBatch::new();
     let mut out = Reply::new(session.proto);
     let mut router = Dispatcher::new(core.nshards);
-    // Commands in a row whose key another single core owns, and which core (see `MOVE_AFTER`).
+    // Commands in a row whose key another single core owns, and which core (see `move-connections-after`).
     let (mut streak, mut streak_shard) = (0usize, crate::shard::NO_OWNER);
     let mut moved_ms = if arrived { core.now_ms() } else { 0 };
     // Per command of the batch, the shard owning its first argument (see `Core::route_batch`).
@@ -481,7 +478,9 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, carried: Option<Box<Ca
             .set((inbuf.len() + out.buf.capacity()) as u64);
         // Everything read is answered and written: if the recent commands all went to one other
         // core, continue there.
-        if streak >= MOVE_AFTER
+        let move_after = crate::tunables::MOVE_CONNECTIONS_AFTER.get() as usize;
+        if move_after > 0
+            && streak >= move_after
             && start == end
             && !buffered
             && core.now_ms() - moved_ms >= MOVE_COOLDOWN_MS

@@ -1354,7 +1354,8 @@ impl Keyspace {
     /// (control bytes, slot, heap key), and one command waits for each miss in turn. A pipelined
     /// batch knows its keys up front, so their misses can be overlapped instead: first every
     /// key's slot, then every heap key, then the commands run on warm lines. Small tables are
-    /// cache-resident and skipped; a key equal to the one before (a hot key) is skipped too.
+    /// cache-resident and skipped; a key equal to the one before (a hot key) is skipped too, and
+    /// so is a lone key (pipeline 1), which would only be probed twice.
     #[inline(never)] // one call per batch; kept out of line so profiles show it
     pub fn prefetch<'k>(&self, db: usize, keys: impl Iterator<Item = &'k [u8]>) {
         let Some(d) = self.dbs.get(db) else { return };
@@ -1376,6 +1377,10 @@ impl Keyspace {
                 if n == PREFETCH_GROUP {
                     break;
                 }
+            }
+            // One key alone has no other miss to overlap with: its lookup pays for it anyway.
+            if n < 2 {
+                return;
             }
             // Pass 1: the control bytes are read here (those misses overlap, each lookup being
             // independent of the last); the candidate slots are only requested. (Requesting the

@@ -178,6 +178,13 @@ pub static TIMEOUT: Tunable = Tunable::new("timeout", None, Kind::Int, 0, I32_MA
 /// Redis's `tcp-keepalive`: SO_KEEPALIVE interval in seconds for new connections (0: off).
 pub static TCP_KEEPALIVE: Tunable = Tunable::new("tcp-keepalive", None, Kind::Int, 0, I32_MAX, 300);
 
+/// A connection whose last this-many commands all had their key on one other core moves to that
+/// core (0: never). Ours, not Redis's. Why a setting: moving saves a cross-core hop per command,
+/// but on a many-core machine it gathers all of a hot key's clients onto the one core that owns
+/// it, where forwarding would have spread their socket work over every core.
+pub static MOVE_CONNECTIONS_AFTER: Tunable =
+    Tunable::new("move-connections-after", None, Kind::Int, 0, I32_MAX, 64);
+
 /// Redis's `client-output-buffer-limit normal <hard> <soft> <seconds>` (default 0 0 0: none):
 /// bytes and seconds; 0 disables a limit.
 pub static NORMAL_OUTPUT_LIMITS: [std::sync::atomic::AtomicU64; 3] = [
@@ -246,7 +253,7 @@ pub fn max_bulk_len() -> i64 {
 }
 
 /// Every tunable, in the order CONFIG GET lists them.
-pub fn all() -> [&'static Tunable; 13] {
+pub fn all() -> [&'static Tunable; 14] {
     [
         &MAXCLIENTS,
         &TIMEOUT,
@@ -261,6 +268,7 @@ pub fn all() -> [&'static Tunable; 13] {
         &ZSET_MAX_LISTPACK_VALUE,
         &LIST_MAX_LISTPACK_SIZE,
         &LIST_COMPRESS_DEPTH,
+        &MOVE_CONNECTIONS_AFTER,
     ]
 }
 

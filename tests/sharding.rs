@@ -541,3 +541,74 @@ fn connections_move_to_the_core_owning_their_keys() {
     let clients: String = redis::cmd("INFO").arg("clients").query(&mut check).unwrap();
     assert!(clients.contains("connected_clients:9\r\n"), "{clients}");
 }
+
+/// `move-connections-after 0` keeps every connection on the core that accepted it; CONFIG SET
+/// turns moving back on, with the threshold given.
+#[test]
+fn moving_connections_can_be_turned_off_and_tuned() {
+    let s = server();
+    let keys = keys_per_shard("stay", SHARDS, 1);
+    let mut check = s.client();
+    let moved = |c: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("moved_connections:"))
+            .expect("moved_connections in INFO stats")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let get = |c: &mut redis::Connection| -> Vec<String> {
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("move-connections-after")
+            .query(c)
+            .unwrap()
+    };
+    assert_eq!(get(&mut check), ["move-connections-after", "64"]);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("move-connections-after")
+        .arg(0)
+        .query(&mut check)
+        .unwrap();
+    assert_eq!(get(&mut check), ["move-connections-after", "0"]);
+    // Eight connections over four cores, each sending 200 INCRs of one key: with moving on,
+    // the ones accepted elsewhere would move (the test above).
+    let mut conns: Vec<redis::Connection> = (0..8).map(|_| s.client()).collect();
+    for _ in 0..200 {
+        for c in conns.iter_mut() {
+            let _: i64 = redis::cmd("INCR").arg(&keys[0][0]).query(c).unwrap();
+        }
+    }
+    assert_eq!(moved(&mut check), 0);
+    // A bad value is refused as Redis refuses an out-of-range integer.
+    let e = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("move-connections-after")
+        .arg(-1)
+        .query::<()>(&mut check)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("argument must be between 0 and"),
+        "{e}"
+    );
+    // Back on with a low threshold: the same clients now move within a few commands.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("move-connections-after")
+        .arg(8)
+        .query(&mut check)
+        .unwrap();
+    for _ in 0..20 {
+        for c in conns.iter_mut() {
+            let _: i64 = redis::cmd("INCR").arg(&keys[1][0]).query(c).unwrap();
+        }
+    }
+    assert!(moved(&mut check) >= 2, "moved: {}", moved(&mut check));
+    let total: i64 = redis::cmd("GET")
+        .arg(&keys[1][0])
+        .query(&mut check)
+        .unwrap();
+    assert_eq!(total, 160);
+}
