@@ -462,7 +462,11 @@ fn concurrent_deep_pipelines_across_shards() {
 /// its cool-down, when its keys change owner.
 #[test]
 fn connections_move_to_the_core_owning_their_keys() {
-    let s = server();
+    let s = Server::start(
+        Opts::shards(SHARDS)
+            .arg("--move-connections-after")
+            .arg("64"),
+    );
     let keys = keys_per_shard("mv", SHARDS, 1);
     let (k0, k1) = (&keys[0][0], &keys[1][0]);
     let mut conns: Vec<redis::Connection> = (0..8).map(|_| s.client()).collect();
@@ -542,8 +546,8 @@ fn connections_move_to_the_core_owning_their_keys() {
     assert!(clients.contains("connected_clients:9\r\n"), "{clients}");
 }
 
-/// `move-connections-after 0` keeps every connection on the core that accepted it; CONFIG SET
-/// turns moving back on, with the threshold given.
+/// By default (`move-connections-after 0`) every connection stays on the core that accepted
+/// it; CONFIG SET turns moving on, with the threshold given.
 #[test]
 fn moving_connections_can_be_turned_off_and_tuned() {
     let s = server();
@@ -565,16 +569,10 @@ fn moving_connections_can_be_turned_off_and_tuned() {
             .query(c)
             .unwrap()
     };
-    assert_eq!(get(&mut check), ["move-connections-after", "64"]);
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("move-connections-after")
-        .arg(0)
-        .query(&mut check)
-        .unwrap();
+    // Off by default: eight connections over four cores, each sending 200 INCRs of one key,
+    // stay where they are (with moving on, the ones accepted elsewhere would move: the test
+    // above).
     assert_eq!(get(&mut check), ["move-connections-after", "0"]);
-    // Eight connections over four cores, each sending 200 INCRs of one key: with moving on,
-    // the ones accepted elsewhere would move (the test above).
     let mut conns: Vec<redis::Connection> = (0..8).map(|_| s.client()).collect();
     for _ in 0..200 {
         for c in conns.iter_mut() {
@@ -611,4 +609,5 @@ fn moving_connections_can_be_turned_off_and_tuned() {
         .query(&mut check)
         .unwrap();
     assert_eq!(total, 160);
+    assert_eq!(get(&mut check), ["move-connections-after", "8"]);
 }
