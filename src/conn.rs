@@ -128,7 +128,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, carried: Option<Box<Ca
     let mut batch = CmdBatch::new();
     let mut out = Reply::new(session.proto);
     let mut router = Dispatcher::new(core.nshards);
-    // Commands in a row whose key another single core owns, and which core (see `move-connections-after`).
+    // Commands in a row whose key another single core owns, and which core (counted only while
+    // `move-connections-after` is set).
     let (mut streak, mut streak_shard) = (0usize, crate::shard::NO_OWNER);
     let mut moved_ms = if arrived { core.now_ms() } else { 0 };
     // Per command of the batch, the shard owning its first argument (see `Core::route_batch`).
@@ -246,7 +247,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, carried: Option<Box<Ca
             client.last_cmd.set(LastCmd::of(batch.get(batch.len() - 1)));
         }
         core.route_batch(session.db, &batch, &mut owners);
-        if !owners.is_empty() {
+        let move_after = crate::tunables::MOVE_CONNECTIONS_AFTER.get() as usize;
+        if move_after > 0 && !owners.is_empty() {
             let first = owners[0];
             if first != crate::shard::NO_OWNER
                 && first as usize != core.id
@@ -478,7 +480,6 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream, carried: Option<Box<Ca
             .set((inbuf.len() + out.buf.capacity()) as u64);
         // Everything read is answered and written: if the recent commands all went to one other
         // core, continue there.
-        let move_after = crate::tunables::MOVE_CONNECTIONS_AFTER.get() as usize;
         if move_after > 0
             && streak >= move_after
             && start == end

@@ -581,7 +581,8 @@ impl Core {
         let mut out = Reply::new(Proto::Resp2);
         let mut ends = Vec::with_capacity(env.meta.len());
         let mut panicked = Vec::new();
-        if let Some(first) = env.meta.first() {
+        // A lone command has nothing to overlap its lookup with (as in `route_batch`).
+        if let (true, Some(first)) = (env.meta.len() >= 2, env.meta.first()) {
             let db = first.db as usize & !NO_TOUCH_DB;
             self.ks.borrow().prefetch(
                 db,
